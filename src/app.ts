@@ -1,0 +1,91 @@
+import { AddressLimiter } from './auth/address-limit.ts'
+import { MemoryRateLimiter } from './auth/rate-limit.ts'
+import { HttpRoturClient } from './auth/rotur.ts'
+import { LocalBus } from './bus/local.ts'
+import { allCommands } from './commands/index.ts'
+import type { Config } from './config/schema.ts'
+import { createLogger, type Logger } from './log.ts'
+import { CloseCode, Hub } from './net/hub.ts'
+import { Presence } from './net/presence.ts'
+import { startServer } from './net/server.ts'
+import { topics } from './net/topics.ts'
+import type { Context, Services } from './protocol/command.ts'
+import { Router } from './protocol/router.ts'
+import { EmptyPluginRegistry } from './plugins/registry.ts'
+import { createSqliteStore } from './store/sqlite/index.ts'
+import type { Store } from './store/types.ts'
+import type { Session } from './net/session.ts'
+
+export interface AppOptions {
+  config: Config
+  /** Full path of the SQLite database file. */
+  databasePath: string
+  /** Overrides `websocket.port` (0 = any free port). */
+  port?: number
+  log?: Logger
+}
+
+export interface App {
+  port: number
+  url: string
+  store: Store
+  hub: Hub
+  /** Closes every socket with 1001, lets in-flight commands finish, then closes the database. */
+  stop(): Promise<void>
+}
+
+/** The composition root: store, bus, auth, commands and network, wired once. */
+export function createApp(options: AppOptions): App {
+  const config = options.config
+  const currentConfig = () => config
+  const log = options.log ?? createLogger(() => config.logging.level)
+  const store = createSqliteStore(options.databasePath, config.storage.synchronous)
+  const bus = new LocalBus()
+  const hub = new Hub(bus, store)
+  const presence = new Presence(hub, bus, log)
+  const limiter = new MemoryRateLimiter(() => config.rate_limiting)
+  const plugins = new EmptyPluginRegistry()
+  const services: Services = {
+    rotur: new HttpRoturClient(() => config.rotur),
+    authFailures: new AddressLimiter(() => config.security.auth_failures_per_minute, 60_000),
+    registrations: new AddressLimiter(() => config.security.registrations_per_hour, 3_600_000),
+  }
+  const context = (session: Session): Context => ({
+    config,
+    store,
+    session,
+    hub,
+    limiter,
+    plugins,
+    services,
+    log,
+    roles: async () => new Map((await store.roles.list()).map((role) => [role.name, role])),
+  })
+  const router = new Router({
+    commands: allCommands,
+    bus,
+    hub,
+    log,
+    context,
+    completeLogin: (ctx, login) => presence.login(ctx, login),
+  })
+  const capabilities = router.commandNames().sort()
+  const server = startServer({ config: currentConfig, store, hub, router, presence, log, capabilities }, options.port ?? config.websocket.port)
+  bus.attach(server)
+  const heartbeat = setInterval(() => bus.publish(topics.sockets, { cmd: 'ping' }), config.websocket.heartbeat_seconds * 1000)
+  log.info(`originchats listening on ${server.hostname}:${server.port}`)
+
+  let stopping: Promise<void> | undefined
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(heartbeat)
+      const sessions = [...hub.sockets]
+      for (const session of sessions) session.ws.close(CloseCode.goingAway, 'Server shutting down')
+      await Promise.all(sessions.map((session) => session.queue))
+      await server.stop(true)
+      store.close()
+      log.info('originchats stopped')
+    })())
+
+  return { port: server.port!, url: `ws://${server.hostname}:${server.port}/`, store, hub, stop }
+}

@@ -1,0 +1,75 @@
+import type { ChannelRecord, RoleRecord } from '../store/types.ts'
+
+/**
+ * The permission model of data.md §4–5 as pure functions. Nothing else decides who may do what.
+ */
+
+/** The 20 server permissions, in the order the handshake advertises them. */
+export const PERMISSIONS = [
+  'administrator', 'manage_server', 'view_audit_log', 'manage_roles', 'manage_channels', 'manage_threads',
+  'manage_users', 'manage_messages', 'read_message_history', 'send_messages', 'embed_links', 'attach_files',
+  'add_reactions', 'external_emojis', 'connect', 'speak', 'stream', 'use_voice_activity', 'mention_everyone',
+  'use_slash_commands',
+] as const
+export type Permission = (typeof PERMISSIONS)[number]
+
+export type ChannelKey = 'view' | 'send' | 'delete' | 'delete_own' | 'edit_own' | 'react' | 'pin' | 'create_thread'
+
+/** Used when a channel is unknown or its permissions object is empty (data.md §4.3 A.1). */
+const FALLBACK: Record<ChannelKey, string[]> = {
+  view: ['owner'],
+  send: ['owner'],
+  delete: ['owner'],
+  delete_own: ['user'],
+  edit_own: ['user'],
+  react: ['user'],
+  pin: ['owner'],
+  create_thread: ['owner'],
+}
+
+const ORDERED_KEYS = new Set<ChannelKey>(['view', 'send', 'delete', 'create_thread'])
+
+export const isBanned = (roles: readonly string[]) => roles.includes('banned')
+
+/**
+ * Channel role lists. `view`/`send`/`delete`/`create_thread` walk the user's roles in order with
+ * `!role` denials; the others allow when any role is listed literally. The `owner` role gets no
+ * bypass here: it passes only where listed, as upstream (latest) does.
+ */
+export function channelAllows(channel: ChannelRecord | undefined, key: ChannelKey, roles: readonly string[]): boolean {
+  if (ORDERED_KEYS.has(key)) {
+    const permissions = channel?.permissions && Object.keys(channel.permissions).length > 0 ? channel.permissions : FALLBACK
+    return walkRoleList(permissions[key] ?? [], roles)
+  }
+  if (!channel) return false
+  const list = channel.permissions?.[key] ?? FALLBACK[key]
+  return roles.some((role) => list.includes(role))
+}
+
+/** `channels_get` filtering: the channel's own `view` list, with no fallback. */
+export function canSeeInList(channel: ChannelRecord, roles: readonly string[]): boolean {
+  return walkRoleList(channel.permissions?.view ?? [], roles)
+}
+
+function walkRoleList(list: readonly string[], roles: readonly string[]): boolean {
+  for (const role of roles) {
+    if (list.includes(`!${role}`)) return false
+    if (list.includes(role)) return true
+  }
+  return false
+}
+
+/** Server permissions: `owner` and any role holding `administrator` pass every check. */
+export function hasPermission(roles: readonly string[], permission: string, known: ReadonlyMap<string, RoleRecord>): boolean {
+  if (roles.includes('owner')) return true
+  return roles.some((name) => {
+    const role = known.get(name)
+    return role !== undefined && (role.permissions.includes('administrator') || role.permissions.includes(permission))
+  })
+}
+
+/** The user's colour is the colour of the first role in their list. */
+export function colorOf(roles: readonly string[], known: ReadonlyMap<string, RoleRecord>): string | null {
+  const first = roles[0]
+  return (first !== undefined && known.get(first)?.color) || null
+}

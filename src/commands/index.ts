@@ -1,0 +1,27 @@
+import type { AnyCommand } from '../protocol/command.ts'
+import { authCommands } from './auth.ts'
+import { channelCommands } from './channels.ts'
+import { messageCommands } from './messages.ts'
+import { moderationCommands } from './moderation.ts'
+import { pinCommands } from './pins.ts'
+import { pluginCommands } from './plugins.ts'
+import { rateLimitCommands } from './rate-limit.ts'
+import { reactionCommands } from './reactions.ts'
+import { searchCommands } from './search.ts'
+import { sessionCommands } from './session.ts'
+import { userCommands } from './users.ts'
+
+/** The one command table. The router refuses duplicates at boot. */
+export const allCommands: AnyCommand[] = [
+  ...authCommands,
+  ...sessionCommands,
+  ...messageCommands,
+  ...reactionCommands,
+  ...pinCommands,
+  ...searchCommands,
+  ...channelCommands,
+  ...userCommands,
+  ...moderationCommands,
+  ...pluginCommands,
+  ...rateLimitCommands,
+]

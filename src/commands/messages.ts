@@ -1,0 +1,253 @@
+import { Type as T } from '@sinclair/typebox'
+import { topics } from '../net/topics.ts'
+import { defineCommand, type Context } from '../protocol/command.ts'
+import { embedsError } from '../protocol/embeds.ts'
+import { E, fail } from '../protocol/errors.ts'
+import type { NewMessage } from '../store/types.ts'
+import { messageView, messageViews, usernameOf } from '../views/message.ts'
+import { allows, locate, readableChannel, requireReadable } from './access.ts'
+import { findPings, hasMentions } from './mentions.ts'
+
+const Name = T.Union([T.String(), T.Null()])
+const Id = T.Union([T.String(), T.Null()])
+
+const codePoints = (text: string) => [...text].length
+
+function checkLength(ctx: Context, content: string) {
+  const max = ctx.config.limits.post_content
+  if (codePoints(content) > max) fail(`Message too long. Maximum length is ${max} characters`)
+}
+
+function checkEmbeds(embeds: unknown) {
+  if (embeds === undefined || embeds === null) return
+  const problem = embedsError(embeds)
+  if (problem) fail(problem)
+}
+
+/** No upload store exists yet, so any referenced attachment is unknown (commands.md §3.1 step 10). */
+function checkAttachments(ctx: Context, attachments: unknown) {
+  if (attachments === undefined || attachments === null || (Array.isArray(attachments) && attachments.length === 0)) return
+  if (!ctx.config.attachments.enabled) fail('Attachments are disabled')
+  if (!Array.isArray(attachments)) fail('Attachments must be an array')
+  for (const item of attachments as unknown[]) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) fail('Each attachment must be an object')
+    const id = (item as { id?: unknown }).id
+    if (id === undefined || id === null || id === '') fail('Attachment ID is required')
+    fail(`Attachment ${id} not found or expired`)
+  }
+}
+
+export const messageNew = defineCommand({
+  cmd: 'message_new',
+  schema: T.Object({
+    channel: T.Optional(Name),
+    thread_id: T.Optional(Id),
+    content: T.Optional(T.Union([T.String(), T.Null()])),
+    reply_to: T.Optional(Id),
+    ping: T.Optional(T.Union([T.Boolean(), T.Null()])),
+    embeds: T.Optional(T.Unknown()),
+    attachments: T.Optional(T.Unknown()),
+  }),
+  rateLimit: 'validated',
+  rateLimitReason: true,
+  validate(ctx, p) {
+    const hasAttachments = Array.isArray(p.attachments) && p.attachments.length > 0
+    const missing = [
+      ...(p.channel || p.thread_id ? [] : ['channel or thread_id']),
+      ...(typeof p.content === 'string' || hasAttachments ? [] : ['content or attachments']),
+    ]
+    if (missing.length > 0) fail(`Missing fields: ${missing.join(', ')}`)
+    const content = (p.content ?? '').trim()
+    if (content === '' && !hasAttachments) fail('Message content or attachments cannot be empty')
+    checkEmbeds(p.embeds)
+    checkLength(ctx, content)
+  },
+  async run(ctx, p) {
+    const { target, channel } = await locate(ctx, p)
+    if (!allows(ctx, channel, 'send') || !allows(ctx, channel, 'view')) fail('You do not have permission to send messages in this channel')
+    if (channel.type !== 'text') fail('Cannot send messages in this channel type')
+    const replied = p.reply_to ? await ctx.store.messages.get(target, p.reply_to) : undefined
+    if (p.reply_to && !replied) fail("The message you're trying to reply to was not found")
+    checkAttachments(ctx, p.attachments)
+    const draft: NewMessage = { channel: target.channel, thread_id: target.thread_id, user: ctx.user.id, content: (p.content ?? '').trim() }
+    if (replied) draft.reply_to = { id: replied.id, user: replied.user }
+    if (typeof p.ping === 'boolean') draft.ping = p.ping
+    if (Array.isArray(p.embeds) && p.embeds.length > 0) draft.embeds = p.embeds
+    const stored = await ctx.store.messages.insert(draft)
+    const repliedName = replied && p.ping !== false ? await usernameOf(replied.user, ctx.store.users) : undefined
+    const message = { ...(await messageView(stored, ctx.store.users)), pings: await findPings(stored.content, ctx.store.users, repliedName) }
+    return {
+      broadcast: {
+        topic: topics.channel(target.channel),
+        packet: { cmd: 'message_new', message, channel: target.channel, thread_id: null, global: true },
+      },
+    }
+  },
+})
+
+export const messageEdit = defineCommand({
+  cmd: 'message_edit',
+  schema: T.Object({
+    id: T.Optional(Id),
+    channel: T.Optional(Name),
+    thread_id: T.Optional(Id),
+    content: T.Optional(T.Union([T.String(), T.Null()])),
+    embeds: T.Optional(T.Unknown()),
+  }),
+  invalid: 'Invalid message edit format',
+  rateLimit: 'first',
+  validate(ctx, p) {
+    if (!p.id || !(p.channel || p.thread_id) || typeof p.content !== 'string' || p.content.trim() === '') fail('Invalid message edit format')
+    checkEmbeds(p.embeds)
+    checkLength(ctx, p.content.trim())
+  },
+  async run(ctx, p) {
+    const { target, channel } = await locate(ctx, p)
+    const message = await ctx.store.messages.get(target, p.id!)
+    if (!message) return fail('Message not found or cannot be edited')
+    if (message.user !== ctx.user.id) fail('You do not have permission to edit this message')
+    if (!allows(ctx, channel, 'edit_own')) fail('You do not have permission to edit your own message in this channel')
+    const embeds = Array.isArray(p.embeds) ? p.embeds : undefined
+    const edited = await ctx.store.messages.edit(target, message.id, p.content!.trim(), embeds)
+    if (!edited) return fail('Failed to edit message')
+    const view = await messageView(edited, ctx.store.users)
+    const pings = await findPings(edited.content, ctx.store.users)
+    return {
+      broadcast: {
+        topic: topics.channel(target.channel),
+        packet: {
+          cmd: 'message_edit',
+          id: edited.id,
+          content: edited.content,
+          message: hasMentions(pings) ? { ...view, pings } : view,
+          channel: target.channel,
+          global: true,
+        },
+      },
+    }
+  },
+})
+
+export const messageDelete = defineCommand({
+  cmd: 'message_delete',
+  schema: T.Object({ id: T.Optional(Id), channel: T.Optional(Name), thread_id: T.Optional(Id) }),
+  invalid: 'Invalid message delete format',
+  validate(_ctx, p) {
+    if (!p.id || !(p.channel || p.thread_id)) fail('Invalid message delete format')
+  },
+  async run(ctx, p) {
+    const { target, channel } = await locate(ctx, p)
+    const message = await ctx.store.messages.get(target, p.id!)
+    if (!message) return fail('Message not found or cannot be deleted')
+    if (message.user === ctx.user.id) {
+      if (!allows(ctx, channel, 'delete_own')) fail('You do not have permission to delete your own message in this channel')
+    } else if (!allows(ctx, channel, 'delete')) {
+      fail('You do not have permission to delete this message')
+    }
+    if (!(await ctx.store.messages.delete(target, message.id))) fail('Failed to delete message')
+    return {
+      broadcast: {
+        topic: topics.channel(target.channel),
+        packet: { cmd: 'message_delete', id: message.id, channel: target.channel, global: true },
+      },
+    }
+  },
+})
+
+const DEFAULT_PAGE = 100
+const MAX_PAGE = 200
+
+export const messagesGet = defineCommand({
+  cmd: 'messages_get',
+  schema: T.Object({
+    channel: T.Optional(Name),
+    thread_id: T.Optional(Id),
+    start: T.Optional(T.Union([T.Integer(), T.String(), T.Null()])),
+    limit: T.Optional(T.Union([T.Integer(), T.Null()])),
+  }),
+  validate(_ctx, p) {
+    if (!p.channel && !p.thread_id) fail('Channel or thread_id required')
+  },
+  async run(ctx, p) {
+    const { target, channel } = await locate(ctx, p)
+    requireReadable(ctx, channel)
+    const requested = p.limit && p.limit > 0 ? p.limit : DEFAULT_PAGE
+    const limit = Math.min(requested, MAX_PAGE)
+    let page
+    let range
+    if (typeof p.start === 'string') {
+      // A message ID: the page just older than it. `range` then holds the slice's indices, oldest = 0.
+      page = (await ctx.store.messages.listBefore(target, p.start, limit)) ?? { messages: [], first: 0 }
+      range = { start: page.first, end: page.first + page.messages.length }
+    } else {
+      const start = Math.max(0, p.start ?? 0)
+      page = await ctx.store.messages.listLatest(target, start, limit)
+      range = { start: p.start ?? 0, end: (p.start ?? 0) + requested }
+    }
+    const reply = { cmd: 'messages_get', channel: target.channel, messages: await messageViews(page.messages, ctx.store.users), range }
+    // Only the newest page marks the channel read (upstream acked whatever page was fetched).
+    const newest = page.messages.at(-1)
+    if (typeof p.start === 'string' || (p.start ?? 0) > 0 || !newest) return { reply }
+    await ctx.store.unreads.set(ctx.user.id, target.channel, newest.id)
+    return {
+      reply,
+      publish: [{ topic: topics.user(ctx.user.id), packet: { cmd: 'unreads_update', last_read: newest.id, channel: target.channel } }],
+    }
+  },
+})
+
+export const messageGet = defineCommand({
+  cmd: 'message_get',
+  schema: T.Object({ id: T.Optional(Id), channel: T.Optional(Name), thread_id: T.Optional(Id) }),
+  invalid: 'Channel/thread and message ID are required',
+  validate(_ctx, p) {
+    if (!p.id || !(p.channel || p.thread_id)) fail('Channel/thread and message ID are required')
+  },
+  async run(ctx, p) {
+    const { target, channel } = await locate(ctx, p)
+    requireReadable(ctx, channel)
+    const message = await ctx.store.messages.get(target, p.id!)
+    if (!message) return fail(E.messageNotFound)
+    return { reply: { cmd: 'message_get', channel: target.channel, message: await messageView(message, ctx.store.users) } }
+  },
+})
+
+export const messageReplies = defineCommand({
+  cmd: 'message_replies',
+  schema: T.Object({ id: T.Optional(Id), channel: T.Optional(Name), limit: T.Optional(T.Union([T.Integer(), T.Null()])) }),
+  invalid: 'Channel name and message ID are required',
+  validate(_ctx, p) {
+    if (!p.id || !p.channel) fail('Channel name and message ID are required')
+  },
+  async run(ctx, p) {
+    const { target } = await readableChannel(ctx, p.channel!)
+    const limit = p.limit && p.limit > 0 ? p.limit : 50
+    const replies = await ctx.store.messages.listReplies(target, p.id!, limit)
+    return {
+      reply: { cmd: 'message_replies', channel: target.channel, message_id: p.id, replies: await messageViews(replies, ctx.store.users) },
+    }
+  },
+})
+
+export const typing = defineCommand({
+  cmd: 'typing',
+  schema: T.Object({ channel: T.Optional(Name), thread_id: T.Optional(Id) }),
+  invalid: 'Channel name or thread_id not provided',
+  rateLimit: 'first',
+  rateLimitReason: true,
+  validate(_ctx, p) {
+    if (!p.channel && !p.thread_id) fail('Channel name or thread_id not provided')
+  },
+  async run(ctx, p) {
+    const { target, channel } = await locate(ctx, p)
+    requireReadable(ctx, channel)
+    return {
+      broadcast: {
+        topic: topics.channel(target.channel),
+        packet: { cmd: 'typing', channel: target.channel, user: ctx.user.username, thread_id: null, global: true },
+      },
+    }
+  },
+})
+
+export const messageCommands = [messageNew, messageEdit, messageDelete, messagesGet, messageGet, messageReplies, typing]

@@ -1,0 +1,59 @@
+import { Type as T } from '@sinclair/typebox'
+import { topics } from '../net/topics.ts'
+import { defineCommand, type UserContext } from '../protocol/command.ts'
+import { fail } from '../protocol/errors.ts'
+import { allows, locate } from './access.ts'
+
+const MAX_EMOJI = 200
+
+const Reaction = T.Object({
+  id: T.Optional(T.Union([T.String(), T.Null()])),
+  emoji: T.Optional(T.Union([T.String(), T.Null()])),
+  channel: T.Optional(T.Union([T.String(), T.Null()])),
+  thread_id: T.Optional(T.Union([T.String(), T.Null()])),
+})
+type Reaction = typeof Reaction.static
+
+function checkReaction(p: Reaction) {
+  if (!p.id || !p.emoji) fail('Message ID and emoji are required')
+  if ([...p.emoji].length > MAX_EMOJI) fail('Invalid emoji')
+  if (!p.channel && !p.thread_id) fail('Channel or thread_id required')
+}
+
+/** Add and remove share every step but the store call, the denial text and the failure text. */
+async function react(ctx: UserContext, p: Reaction, cmd: 'message_react_add' | 'message_react_remove') {
+  const adding = cmd === 'message_react_add'
+  const { target, channel } = await locate(ctx, p)
+  // Upstream checks only `react`; reading a channel's messages needs `view` as well.
+  if (!allows(ctx, channel, 'react') || !allows(ctx, channel, 'view')) {
+    fail(adding ? 'You do not have permission to add reactions to this message' : 'You do not have permission to remove reactions from this message')
+  }
+  const changed = adding
+    ? await ctx.store.messages.addReaction(target, p.id!, p.emoji!, ctx.user.id)
+    : await ctx.store.messages.removeReaction(target, p.id!, p.emoji!, ctx.user.id)
+  if (!changed) fail(adding ? 'Failed to add reaction' : 'Failed to remove reaction')
+  return {
+    broadcast: {
+      topic: topics.channel(target.channel),
+      packet: { cmd, id: p.id, emoji: p.emoji, channel: target.channel, from: ctx.user.username, global: true },
+    },
+  }
+}
+
+export const messageReactAdd = defineCommand({
+  cmd: 'message_react_add',
+  schema: Reaction,
+  invalid: 'Message ID and emoji are required',
+  validate: (_ctx, p) => checkReaction(p),
+  run: (ctx, p) => react(ctx, p, 'message_react_add'),
+})
+
+export const messageReactRemove = defineCommand({
+  cmd: 'message_react_remove',
+  schema: Reaction,
+  invalid: 'Message ID and emoji are required',
+  validate: (_ctx, p) => checkReaction(p),
+  run: (ctx, p) => react(ctx, p, 'message_react_remove'),
+})
+
+export const reactionCommands = [messageReactAdd, messageReactRemove]

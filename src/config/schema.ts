@@ -1,0 +1,116 @@
+import { Type as T, type Static } from '@sinclair/typebox'
+
+/**
+ * The whole of config.json. Every key the server reads has its default here, so a partial
+ * file (or an upstream OriginChats config.json) loads unchanged. Unknown keys are kept:
+ * `server` and `limits` are echoed verbatim in the handshake, as upstream does.
+ */
+const Open = { additionalProperties: true, default: {} } as const
+
+export const AuthMode = T.Union([T.Literal('rotur'), T.Literal('cracked'), T.Literal('cracked-only')])
+export type AuthMode = Static<typeof AuthMode>
+
+export const Config = T.Object(
+  {
+    limits: T.Object(
+      {
+        post_content: T.Integer({ minimum: 1, default: 2000 }),
+        search_results: T.Integer({ default: 30 }),
+      },
+      Open,
+    ),
+    attachments: T.Object(
+      {
+        enabled: T.Boolean({ default: true }),
+        max_size: T.Integer({ minimum: 0, default: 104857600 }),
+        allowed_types: T.Array(T.String(), { default: ['image/*', 'video/*', 'audio/*', 'application/pdf'] }),
+        max_attachments_per_user: T.Integer({ default: -1 }),
+        permanent_tiers: T.Array(T.String(), { default: ['pro', 'max'] }),
+      },
+      Open,
+    ),
+    // Upstream treats a missing object or a missing `enabled` as "off", with fallbacks 30/5/60.
+    rate_limiting: T.Object(
+      {
+        enabled: T.Boolean({ default: false }),
+        messages_per_minute: T.Integer({ minimum: 1, default: 30 }),
+        burst_limit: T.Integer({ minimum: 1, default: 5 }),
+        cooldown_seconds: T.Number({ minimum: 0, default: 60 }),
+      },
+      Open,
+    ),
+    DB: T.Object(
+      {
+        users: T.Object(
+          {
+            default: T.Object({ roles: T.Array(T.String(), { default: ['user'] }) }, Open),
+          },
+          Open,
+        ),
+      },
+      Open,
+    ),
+    websocket: T.Object(
+      {
+        host: T.String({ default: '127.0.0.1' }),
+        port: T.Integer({ minimum: 0, maximum: 65535, default: 5613 }),
+        /** Largest accepted frame in bytes; bigger frames close the socket with 1009. */
+        max_payload: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
+        /** Bytes queued for one slow reader before the server closes it, so it never holds others back. */
+        backpressure_limit: T.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
+        /** Seconds without traffic (WebSocket pings included) before a dead peer is dropped. */
+        idle_timeout: T.Integer({ minimum: 0, maximum: 960, default: 120 }),
+        heartbeat_seconds: T.Number({ exclusiveMinimum: 0, default: 30 }),
+      },
+      Open,
+    ),
+    service: T.Object({ name: T.String({ default: 'OriginChats' }), version: T.String({ default: '1.0.0' }) }, Open),
+    server: T.Object(
+      {
+        name: T.String({ default: 'My OriginChats Server' }),
+        owner: T.Object({ name: T.String({ default: 'Admin' }) }, Open),
+        icon: T.Optional(T.Union([T.String(), T.Null()])),
+        banner: T.Optional(T.Union([T.String(), T.Null()])),
+        url: T.Optional(T.Union([T.String(), T.Null()])),
+      },
+      Open,
+    ),
+    auth_mode: T.Union([T.Literal('rotur'), T.Literal('cracked'), T.Literal('cracked-only')], { default: 'rotur' }),
+    cracked: T.Object({ allow_registration: T.Boolean({ default: true }) }, Open),
+    rotur: T.Object(
+      {
+        validate_url: T.String({ default: 'https://api.rotur.dev/validate' }),
+        timeout_ms: T.Integer({ minimum: 1, default: 5000 }),
+      },
+      Open,
+    ),
+    /** Abuse limits that upstream lacks; all per client address. */
+    security: T.Object(
+      {
+        max_connections_per_ip: T.Integer({ minimum: 1, default: 32 }),
+        registrations_per_hour: T.Integer({ minimum: 1, default: 10 }),
+        auth_failures_per_minute: T.Integer({ minimum: 1, default: 10 }),
+      },
+      Open,
+    ),
+    storage: T.Object(
+      {
+        /** Folder of the database, relative to config.json unless absolute. `--data` overrides it. */
+        data_dir: T.String({ default: 'data' }),
+        /** "normal" survives any process crash; "full" also survives power loss, at a cost per message. */
+        synchronous: T.Union([T.Literal('normal'), T.Literal('full')], { default: 'normal' }),
+      },
+      Open,
+    ),
+    logging: T.Object(
+      {
+        level: T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
+          default: 'info',
+        }),
+      },
+      Open,
+    ),
+  },
+  { additionalProperties: true },
+)
+export type Config = Static<typeof Config>

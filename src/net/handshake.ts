@@ -1,0 +1,23 @@
+import { PERMISSIONS } from '../auth/permissions.ts'
+import type { Config } from '../config/schema.ts'
+import type { Packet } from '../protocol/errors.ts'
+
+/** The protocol version clients check; upstream never changed it. */
+export const PROTOCOL_VERSION = '1.1.0'
+
+export function handshakePacket(config: Config, validatorKey: string, capabilities: readonly string[]): Packet {
+  const { enabled, max_size, allowed_types, max_attachments_per_user, permanent_tiers } = config.attachments
+  return {
+    cmd: 'handshake',
+    val: {
+      server: config.server,
+      limits: config.limits,
+      attachments: { enabled, max_size, allowed_types, max_attachments_per_user, permanent_tiers },
+      version: PROTOCOL_VERSION,
+      validator_key: validatorKey,
+      capabilities,
+      permissions: PERMISSIONS,
+      auth_mode: config.auth_mode,
+    },
+  }
+}

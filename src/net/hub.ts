@@ -1,0 +1,126 @@
+import { channelAllows } from '../auth/permissions.ts'
+import type { Bus } from '../bus/types.ts'
+import type { Packet } from '../protocol/errors.ts'
+import type { Store } from '../store/types.ts'
+import type { Session, SessionUser } from './session.ts'
+import { topics } from './topics.ts'
+
+/** Close codes the server uses. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  policy: 1008,
+} as const
+
+/**
+ * The live connections: who is online, how many sockets each address holds, and which channel
+ * topics each socket is subscribed to. Subscriptions always equal what the user may view now,
+ * so channel broadcasts need no per-recipient check.
+ */
+export class Hub {
+  readonly sockets = new Set<Session>()
+  private readonly byUser = new Map<string, Set<Session>>()
+  private readonly perAddress = new Map<string, number>()
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly store: Store,
+  ) {}
+
+  connectionsFrom(address: string) {
+    return this.perAddress.get(address) ?? 0
+  }
+
+  opened(session: Session) {
+    this.sockets.add(session)
+    this.perAddress.set(session.address, this.connectionsFrom(session.address) + 1)
+    this.bus.subscribe(session, topics.sockets)
+  }
+
+  /** Returns true when this was the user's first live connection. */
+  async authenticated(session: Session, user: SessionUser): Promise<boolean> {
+    session.user = user
+    let mine = this.byUser.get(user.id)
+    const first = !mine
+    if (!mine) this.byUser.set(user.id, (mine = new Set()))
+    mine.add(session)
+    this.bus.subscribe(session, topics.users)
+    this.bus.subscribe(session, topics.user(user.id))
+    await this.refreshSession(session)
+    return first
+  }
+
+  /** Returns the user whose last connection this was, if any. */
+  closed(session: Session): SessionUser | undefined {
+    if (!this.sockets.delete(session)) return undefined
+    const left = this.connectionsFrom(session.address) - 1
+    if (left > 0) this.perAddress.set(session.address, left)
+    else this.perAddress.delete(session.address)
+    const user = session.user
+    if (!user) return undefined
+    const mine = this.byUser.get(user.id)
+    mine?.delete(session)
+    if (mine && mine.size === 0) {
+      this.byUser.delete(user.id)
+      return user
+    }
+    return undefined
+  }
+
+  sessionsOf(userId: string): Session[] {
+    return [...(this.byUser.get(userId) ?? [])]
+  }
+
+  isOnline(userId: string) {
+    return this.byUser.has(userId)
+  }
+
+  onlineUserIds(): string[] {
+    return [...this.byUser.keys()]
+  }
+
+  /** Authenticated connections in connection order, one entry per socket. */
+  authenticatedSessions(): Session[] {
+    return [...this.sockets].filter((s) => s.user !== null)
+  }
+
+  send(session: Session, packet: Packet) {
+    session.ws.send(JSON.stringify(packet))
+  }
+
+  /** Recompute channel subscriptions for every socket of these users (after role changes). */
+  async refreshUsers(userIds: Iterable<string>) {
+    for (const id of userIds) for (const session of this.sessionsOf(id)) await this.refreshSession(session)
+  }
+
+  /** Recompute for everyone (after channel changes). */
+  async refreshAll() {
+    for (const session of this.authenticatedSessions()) await this.refreshSession(session)
+  }
+
+  /** Sends each of the user's sockets `packet` (when given), then closes them. */
+  disconnectUser(userId: string, packet: Packet | undefined, code: number = CloseCode.normal, reason = '') {
+    for (const session of this.sessionsOf(userId)) {
+      if (packet) this.send(session, packet)
+      session.ws.close(code, reason)
+    }
+  }
+
+  private async refreshSession(session: Session) {
+    if (!session.user) return
+    const user = await this.store.users.get(session.user.id)
+    const roles = user?.roles ?? []
+    const visible = new Set<string>()
+    for (const channel of await this.store.channels.list()) {
+      // Routing uses the general evaluator on `view` (data.md §4.3 A), as upstream's broadcast does.
+      if (channelAllows(channel, 'view', roles)) visible.add(channel.name)
+    }
+    for (const name of session.channels) {
+      if (!visible.has(name)) this.bus.unsubscribe(session, topics.channel(name))
+    }
+    for (const name of visible) {
+      if (!session.channels.has(name)) this.bus.subscribe(session, topics.channel(name))
+    }
+    session.channels = visible
+  }
+}

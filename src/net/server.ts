@@ -1,0 +1,75 @@
+import type { Server, ServerWebSocket } from 'bun'
+import type { Config } from '../config/schema.ts'
+import type { Logger } from '../log.ts'
+import type { Router } from '../protocol/router.ts'
+import type { Store } from '../store/types.ts'
+import { handshakePacket } from './handshake.ts'
+import { handleHttp, jsonResponse } from './http.ts'
+import { CloseCode, type Hub } from './hub.ts'
+import type { Presence } from './presence.ts'
+import { newSession, type Session } from './session.ts'
+
+/** Frames a single connection may have waiting; beyond it the client is flooding and is closed. */
+const MAX_QUEUED_FRAMES = 256
+
+export interface NetDeps {
+  config: () => Config
+  store: Store
+  hub: Hub
+  router: Router
+  presence: Presence
+  log: Logger
+  capabilities: readonly string[]
+}
+
+/** Bun.serve with the WebSocket on `/` and the HTTP routes beside it; handlers only forward. */
+export function startServer(deps: NetDeps, port: number): Server<Session> {
+  const { hub, router, presence, log } = deps
+  const ws = deps.config().websocket
+  return Bun.serve<Session>({
+    hostname: ws.host,
+    port,
+    async fetch(request, server) {
+      const address = server.requestIP(request)?.address ?? 'unknown'
+      if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+        if (new URL(request.url).pathname !== '/') return jsonResponse({ error: 'Not found' }, 404)
+        if (hub.connectionsFrom(address) >= deps.config().security.max_connections_per_ip) {
+          log.warn(`refused connection from ${address}: too many connections`)
+          return jsonResponse({ error: 'Too many connections from this address' }, 429)
+        }
+        if (server.upgrade(request, { data: newSession(address) as Session })) return undefined
+        return jsonResponse({ error: 'WebSocket upgrade failed' }, 400)
+      }
+      return handleHttp(request, deps.config(), deps.store, hub)
+    },
+    websocket: {
+      maxPayloadLength: ws.max_payload,
+      backpressureLimit: ws.backpressure_limit,
+      closeOnBackpressureLimit: true,
+      idleTimeout: ws.idle_timeout,
+      sendPings: true,
+      open(socket: ServerWebSocket<Session>) {
+        const session = socket.data
+        session.ws = socket
+        hub.opened(session)
+        log.info(`connection ${session.id} opened from ${session.address}`)
+        hub.send(session, handshakePacket(deps.config(), session.validatorKey, deps.capabilities))
+      },
+      message(socket: ServerWebSocket<Session>, frame: string | Buffer) {
+        const session = socket.data
+        if (session.queued >= MAX_QUEUED_FRAMES) {
+          socket.close(CloseCode.policy, 'Too many pending requests')
+          return
+        }
+        session.queued++
+        session.queue = session.queue
+          .then(() => router.dispatch(session, frame))
+          .catch((error) => log.error(`connection ${session.id}: ${error}`))
+          .finally(() => session.queued--)
+      },
+      close(socket: ServerWebSocket<Session>, code: number) {
+        presence.closed(socket.data, code)
+      },
+    },
+  })
+}

@@ -1,0 +1,38 @@
+import type { ServerWebSocket } from 'bun'
+
+export interface SessionUser {
+  id: string
+  username: string
+  /** Logged in with a local ("cracked") account. */
+  cracked: boolean
+}
+
+/** Per-connection state, stored in `ws.data`. */
+export interface Session {
+  id: number
+  address: string
+  /** Per connection (latest upstream): the client hands it to Rotur to mint a validator. */
+  validatorKey: string
+  user: SessionUser | null
+  /** Channel names this socket is subscribed to; kept equal to what its user may view. */
+  channels: Set<string>
+  /** Frames are handled one at a time per connection, in arrival order. */
+  queue: Promise<void>
+  queued: number
+  ws: ServerWebSocket<Session>
+}
+
+let nextId = 1
+
+export function newSession(address: string): Omit<Session, 'ws'> {
+  const token = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url')
+  return {
+    id: nextId++,
+    address,
+    validatorKey: `originChats-${token}`,
+    user: null,
+    channels: new Set(),
+    queue: Promise.resolve(),
+    queued: 0,
+  }
+}

@@ -1,0 +1,104 @@
+import type { Static, TSchema } from '@sinclair/typebox'
+import type { AddressLimiter } from '../auth/address-limit.ts'
+import type { RateLimiter } from '../auth/rate-limit.ts'
+import type { RoturClient } from '../auth/rotur.ts'
+import type { Config } from '../config/schema.ts'
+import type { Logger } from '../log.ts'
+import type { Hub } from '../net/hub.ts'
+import type { Session } from '../net/session.ts'
+import type { PluginRegistry } from '../plugins/registry.ts'
+import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
+import type { Packet } from './errors.ts'
+
+/** What a command may read. It never writes to a socket: it returns Effects instead. */
+export interface Context {
+  config: Config
+  store: Store
+  session: Session
+  hub: Hub
+  limiter: RateLimiter
+  plugins: PluginRegistry
+  services: Services
+  log: Logger
+  /** Current roles by name, for server-permission checks and colours. */
+  roles(): Promise<Map<string, RoleRecord>>
+}
+
+/** Authentication helpers shared by every connection. */
+export interface Services {
+  rotur: RoturClient
+  /** Failed logins per address. */
+  authFailures: AddressLimiter
+  /** Accounts created per address. */
+  registrations: AddressLimiter
+}
+
+/** Context of an authenticated command: the caller's current stored record. */
+export interface UserContext extends Context {
+  user: UserRecord
+}
+
+export interface Login {
+  user: UserRecord
+  cracked: boolean
+  isNew: boolean
+}
+
+export interface Broadcast {
+  topic: string
+  packet: Packet
+}
+
+/** Everything a command wants done, applied by the router in this order. */
+export interface Effects {
+  /** Completes authentication: auth_success, ready, then presence broadcasts. */
+  login?: Login
+  /** To the caller only (with its `listener`). */
+  reply?: Packet
+  /** A `global` reply: everyone on the topic but the caller, then the caller's own copy. */
+  broadcast?: Broadcast
+  /** Further packets to topics (the caller gets them only through its own subscriptions). */
+  publish?: Broadcast[]
+  /** Packets for one user's first live connection. */
+  toFirstConnection?: Array<{ userId: string; packet: Packet }>
+  /** Users whose roles changed: recompute their channel subscriptions. */
+  refreshAccess?: string[]
+  /** Send each listed user's sockets `packet` (if any), then close them. */
+  disconnect?: Array<{ userId: string; packet?: Packet }>
+}
+
+/**
+ * Who may call a command, checked by the router before the schema (upstream checks these
+ * first). `role` is a literal role name (no administrator bypass); `permission` is a server
+ * permission (owner and administrator pass).
+ */
+export type Requirement = { role: 'owner' } | { permission: string }
+
+export interface CommandSpec<S extends TSchema = TSchema> {
+  cmd: string
+  schema: S
+  /** 'guest' commands run only before authentication (auth, login, register). Default 'user'. */
+  auth?: 'guest' | 'user'
+  requires?: Requirement
+  /**
+   * Where the message rate limiter runs, per protocol README §5.1: 'first' (before anything),
+   * 'validated' (after `validate`). `rateLimitReason` adds the `reason` key to the packet.
+   */
+  rateLimit?: 'first' | 'validated'
+  rateLimitReason?: boolean
+  /** The error `val` when the schema check fails; default names the first bad field. */
+  invalid?: string
+  /** Input rules beyond types (required-ness, lengths), in the order the spec checks them. */
+  validate?(ctx: Context, packet: Static<S>): void | Promise<void>
+  run(ctx: UserContext, packet: Static<S>): Effects | Promise<Effects>
+}
+
+export interface GuestCommandSpec<S extends TSchema = TSchema> extends Omit<CommandSpec<S>, 'run' | 'auth'> {
+  auth: 'guest'
+  run(ctx: Context, packet: Static<S>): Effects | Promise<Effects>
+}
+
+export type AnyCommand = CommandSpec<any> | GuestCommandSpec<any>
+
+export const defineCommand = <S extends TSchema>(spec: CommandSpec<S>): CommandSpec<S> => spec
+export const defineGuestCommand = <S extends TSchema>(spec: GuestCommandSpec<S>): GuestCommandSpec<S> => spec

@@ -1,0 +1,172 @@
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import type { TSchema } from '@sinclair/typebox'
+import type { Bus } from '../bus/types.ts'
+import { hasPermission } from '../auth/permissions.ts'
+import type { Logger } from '../log.ts'
+import type { Hub } from '../net/hub.ts'
+import type { Session } from '../net/session.ts'
+import type { AnyCommand, Context, Effects, UserContext } from './command.ts'
+import { E, ProtocolError, authError, errorPacket, rateLimitPacket, type Packet } from './errors.ts'
+import { describeSchemaError } from './schema-errors.ts'
+
+interface Compiled {
+  spec: AnyCommand
+  check: TypeCheck<TSchema>
+}
+
+export interface RouterDeps {
+  commands: AnyCommand[]
+  bus: Bus
+  hub: Hub
+  log: Logger
+  /** A fresh context for each frame, so config reloads apply at once. */
+  context(session: Session): Context
+  /** Runs the success sequence once a login effect is produced. */
+  completeLogin(ctx: Context, login: NonNullable<Effects['login']>): Promise<void>
+}
+
+/** Python's type names, because upstream's error text names them. */
+const pythonType = (value: unknown) =>
+  Array.isArray(value) ? 'list' : value === null ? 'NoneType' : typeof value === 'string' ? 'str' : typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int' : 'float'
+
+/**
+ * One frame in, at most one answer out, the same eight steps for every command: parse, look
+ * up, gate on authentication, rate limit, requirement, schema, validate, run, then apply the
+ * effects. Any error becomes exactly one packet to the caller; nothing escapes.
+ */
+export class Router {
+  private readonly table = new Map<string, Compiled>()
+
+  constructor(private readonly deps: RouterDeps) {
+    for (const spec of deps.commands) {
+      if (this.table.has(spec.cmd)) throw new Error(`duplicate command in table: ${spec.cmd}`)
+      this.table.set(spec.cmd, { spec, check: TypeCompiler.Compile(spec.schema) })
+    }
+  }
+
+  commandNames(): string[] {
+    return [...this.table.keys()]
+  }
+
+  async dispatch(session: Session, frame: string | Buffer): Promise<void> {
+    const packet = this.parse(session, frame)
+    if (!packet) return
+    const cmd = packet.cmd
+    const listener = typeof packet.listener === 'string' ? packet.listener : undefined
+    const entry = typeof cmd === 'string' ? this.table.get(cmd) : undefined
+    const authed = session.user !== null
+    if (!authed && entry?.spec.auth !== 'guest') {
+      this.send(session, authError(E.authRequired))
+      return
+    }
+    if (!entry || (authed && entry.spec.auth === 'guest')) {
+      // Upstream prints Python's None for a missing cmd, and drops `src` in that case only.
+      if (cmd === undefined) this.send(session, withListener(errorPacket(E.unknownCommand('None')), listener))
+      else this.send(session, withListener(errorPacket(E.unknownCommand(String(cmd)), String(cmd)), listener))
+      return
+    }
+    const { spec, check } = entry
+    const ctx = this.deps.context(session)
+    try {
+      const effects = authed ? await this.runUser(ctx, spec, check, packet, listener) : await this.runGuest(ctx, spec, check, packet)
+      if (effects) await this.apply(ctx, effects, listener)
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        const src = error.withSource ? spec.cmd : undefined
+        this.send(session, authed ? withListener(errorPacket(error.message, src), listener) : authError(error.message))
+        return
+      }
+      this.deps.log.error(`${spec.cmd} failed for ${session.user?.username ?? `connection ${session.id}`}: ${(error as Error)?.stack ?? error}`)
+      this.send(session, authed ? withListener(errorPacket(E.internal, spec.cmd), listener) : authError(E.internal))
+    }
+  }
+
+  private parse(session: Session, frame: string | Buffer): Packet | undefined {
+    if (typeof frame !== 'string') {
+      this.send(session, errorPacket(E.binaryFrame))
+      return undefined
+    }
+    let value: unknown
+    try {
+      value = JSON.parse(frame)
+    } catch {
+      this.send(session, errorPacket(E.invalidJson))
+      return undefined
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.send(session, errorPacket(E.notAnObject(pythonType(value))))
+      return undefined
+    }
+    return value as Packet
+  }
+
+  private async runGuest(ctx: Context, spec: AnyCommand, check: TypeCheck<TSchema>, packet: Packet) {
+    this.checkSchema(spec, check, packet)
+    await spec.validate?.(ctx, packet)
+    return (spec.run as (ctx: Context, p: unknown) => Effects | Promise<Effects>)(ctx, packet)
+  }
+
+  /** Returns undefined when the rate limiter already answered. */
+  private async runUser(ctx: Context, spec: AnyCommand, check: TypeCheck<TSchema>, packet: Packet, listener?: string) {
+    const user = await ctx.store.users.get(ctx.session.user!.id)
+    if (!user || user.roles.length === 0) throw new ProtocolError(E.rolesNotFound, false)
+    const userCtx: UserContext = { ...ctx, user }
+    if (spec.rateLimit === 'first' && !this.allowed(userCtx, spec, listener)) return undefined
+    if (spec.requires) await this.checkRequirement(userCtx, spec.requires)
+    this.checkSchema(spec, check, packet)
+    await spec.validate?.(userCtx, packet)
+    if (spec.rateLimit === 'validated' && !this.allowed(userCtx, spec, listener)) return undefined
+    return (spec.run as (ctx: UserContext, p: unknown) => Effects | Promise<Effects>)(userCtx, packet)
+  }
+
+  private checkSchema(spec: AnyCommand, check: TypeCheck<TSchema>, packet: Packet) {
+    if (check.Check(packet)) return
+    const first = check.Errors(packet).First()
+    throw new ProtocolError(spec.invalid ?? describeSchemaError(first), true)
+  }
+
+  private async checkRequirement(ctx: UserContext, requirement: NonNullable<AnyCommand['requires']>) {
+    if ('role' in requirement) {
+      if (!ctx.user.roles.includes(requirement.role)) throw new ProtocolError(E.roleRequired(requirement.role), false)
+      return
+    }
+    if (!hasPermission(ctx.user.roles, requirement.permission, await ctx.roles())) {
+      throw new ProtocolError(E.permissionRequired(requirement.permission), true)
+    }
+  }
+
+  private allowed(ctx: UserContext, spec: AnyCommand, listener?: string): boolean {
+    if (!ctx.config.rate_limiting.enabled) return true
+    const decision = ctx.limiter.check(ctx.user.id)
+    if (decision.allowed) return true
+    this.send(ctx.session, withListener(rateLimitPacket(decision.wait, spec.rateLimitReason ? decision.reason : undefined), listener))
+    return false
+  }
+
+  private async apply(ctx: Context, effects: Effects, listener?: string) {
+    const { bus, hub } = this.deps
+    const session = ctx.session
+    if (effects.login) await this.deps.completeLogin(ctx, effects.login)
+    if (effects.reply) this.send(session, withListener(effects.reply, listener))
+    if (effects.broadcast) {
+      bus.publish(effects.broadcast.topic, effects.broadcast.packet, session)
+      this.send(session, withListener(effects.broadcast.packet, listener))
+    }
+    for (const { topic, packet } of effects.publish ?? []) bus.publish(topic, packet)
+    for (const { userId, packet } of effects.toFirstConnection ?? []) {
+      const first = hub.sessionsOf(userId)[0]
+      if (first) hub.send(first, packet)
+    }
+    if (effects.refreshAccess) await hub.refreshUsers(effects.refreshAccess)
+    for (const { userId, packet } of effects.disconnect ?? []) hub.disconnectUser(userId, packet)
+  }
+
+  private send(session: Session, packet: Packet) {
+    this.deps.hub.send(session, packet)
+  }
+}
+
+function withListener(packet: Packet, listener: string | undefined): Packet {
+  return listener === undefined ? packet : { ...packet, listener }
+}
+

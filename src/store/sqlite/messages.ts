@@ -1,0 +1,194 @@
+import type { Database } from 'bun:sqlite'
+import type { MessagePage, MessageRecord, MessageRepo, NewMessage, Target } from '../types.ts'
+
+interface Row {
+  seq: number
+  id: string
+  channel: string
+  thread: string
+  user: string
+  content: string
+  timestamp: number
+  reply_to_id: string | null
+  reply_to_user: string | null
+  pinned: number
+  edited: number
+  extra: string | null
+  reactions: string | null
+}
+
+/** Optional message keys kept together in one JSON column; absent keys stay absent on the wire. */
+const EXTRA_KEYS = ['ping', 'embeds', 'attachments', 'interaction', 'webhook'] as const
+
+const COLUMNS = 'seq, id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions'
+
+/** Microsecond-precision float seconds, the protocol's timestamp unit. */
+const nowSeconds = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1e6
+
+export class SqliteMessages implements MessageRepo {
+  private readonly q
+
+  constructor(private readonly db: Database) {
+    const sql = (text: string) => db.query<Row, (string | number)[]>(text)
+    this.q = {
+      insert: db.prepare(
+        `INSERT INTO messages (id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, extra)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      get: sql(`SELECT ${COLUMNS} FROM messages WHERE id = ? AND channel = ? AND thread = ?`),
+      latest: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ? OFFSET ?`),
+      before: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
+      countBefore: db.query<{ n: number }, (string | number)[]>('SELECT COUNT(*) AS n FROM messages WHERE channel = ? AND thread = ? AND seq < ?'),
+      count: db.query<{ n: number }, (string | number)[]>('SELECT COUNT(*) AS n FROM messages WHERE channel = ? AND thread = ?'),
+      replies: sql(`SELECT ${COLUMNS} FROM messages WHERE reply_to_id = ? AND channel = ? AND thread = ? ORDER BY seq LIMIT ?`),
+      pinned: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND pinned = 1 ORDER BY seq DESC`),
+      searchFts: sql(
+        `SELECT ${COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')} FROM messages_fts f JOIN messages m ON m.seq = f.rowid
+         WHERE messages_fts MATCH ? AND m.channel = ? AND m.thread = ? ORDER BY m.seq DESC LIMIT ?`,
+      ),
+      searchScan: sql(
+        `SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND instr(lower(content), ?) > 0 ORDER BY seq DESC LIMIT ?`,
+      ),
+      edit: db.prepare('UPDATE messages SET content = ?, edited = 1 WHERE id = ? AND channel = ? AND thread = ?'),
+      setExtra: db.prepare('UPDATE messages SET extra = ? WHERE id = ?'),
+      delete: db.prepare('DELETE FROM messages WHERE id = ? AND channel = ? AND thread = ?'),
+      setReactions: db.prepare('UPDATE messages SET reactions = ? WHERE id = ?'),
+      setPinned: db.prepare('UPDATE messages SET pinned = ? WHERE id = ? AND channel = ? AND thread = ?'),
+    }
+  }
+
+  async insert(message: NewMessage): Promise<MessageRecord> {
+    const record: MessageRecord = { ...message, id: crypto.randomUUID(), timestamp: nowSeconds() }
+    this.q.insert.run(
+      record.id,
+      record.channel,
+      record.thread_id ?? '',
+      record.user,
+      record.content,
+      record.timestamp,
+      record.reply_to?.id ?? null,
+      record.reply_to?.user ?? null,
+      extraOf(record),
+    )
+    return record
+  }
+
+  async get(target: Target, id: string) {
+    const row = this.q.get.get(id, target.channel, target.thread_id ?? '')
+    return row ? toRecord(row) : undefined
+  }
+
+  async listLatest(target: Target, offset: number, limit: number): Promise<MessagePage> {
+    const rows = this.q.latest.all(target.channel, target.thread_id ?? '', limit, offset).reverse()
+    if (rows.length === 0) return { messages: [], first: 0 }
+    const total = this.q.count.get(target.channel, target.thread_id ?? '')!.n
+    return { messages: rows.map(toRecord), first: total - offset - rows.length }
+  }
+
+  async listBefore(target: Target, beforeId: string, limit: number) {
+    const anchor = this.q.get.get(beforeId, target.channel, target.thread_id ?? '')
+    if (!anchor) return undefined
+    const rows = this.q.before.all(target.channel, target.thread_id ?? '', anchor.seq, limit).reverse()
+    const index = this.q.countBefore.get(target.channel, target.thread_id ?? '', anchor.seq)!.n
+    return { messages: rows.map(toRecord), first: index - rows.length } satisfies MessagePage
+  }
+
+  async listReplies(target: Target, id: string, limit: number) {
+    return this.q.replies.all(id, target.channel, target.thread_id ?? '', limit).map(toRecord)
+  }
+
+  async listPinned(target: Target) {
+    return this.q.pinned.all(target.channel, target.thread_id ?? '').map(toRecord)
+  }
+
+  async search(target: Target, query: string, limit: number) {
+    const thread = target.thread_id ?? ''
+    // The trigram index needs three characters; shorter queries scan newest-first until `limit` hits.
+    const rows =
+      [...query].length >= 3
+        ? this.q.searchFts.all(`"${query.replaceAll('"', '""')}"`, target.channel, thread, limit)
+        : this.q.searchScan.all(target.channel, thread, query.toLowerCase(), limit)
+    return rows.map(toRecord)
+  }
+
+  async newest(target: Target) {
+    const row = this.q.latest.get(target.channel, target.thread_id ?? '', 1, 0)
+    return row ? toRecord(row) : undefined
+  }
+
+  async edit(target: Target, id: string, content: string, embeds?: unknown[]) {
+    return this.db.transaction(() => {
+      const row = this.q.get.get(id, target.channel, target.thread_id ?? '')
+      if (!row) return undefined
+      this.q.edit.run(content, id, target.channel, target.thread_id ?? '')
+      const record: MessageRecord = { ...toRecord(row), content, edited: true }
+      if (embeds !== undefined) {
+        record.embeds = embeds
+        this.q.setExtra.run(extraOf(record), id)
+      }
+      return record
+    })()
+  }
+
+  async delete(target: Target, id: string) {
+    return this.q.delete.run(id, target.channel, target.thread_id ?? '').changes > 0
+  }
+
+  async addReaction(target: Target, id: string, emoji: string, userId: string) {
+    return this.changeReactions(target, id, (reactions) => {
+      const users = reactions[emoji] ?? []
+      if (users.includes(userId)) return false
+      reactions[emoji] = [...users, userId]
+      return true
+    })
+  }
+
+  async removeReaction(target: Target, id: string, emoji: string, userId: string) {
+    return this.changeReactions(target, id, (reactions) => {
+      const users = reactions[emoji] ?? []
+      if (!users.includes(userId)) return false
+      const rest = users.filter((u) => u !== userId)
+      if (rest.length > 0) reactions[emoji] = rest
+      else delete reactions[emoji]
+      return true
+    })
+  }
+
+  async setPinned(target: Target, id: string, pinned: boolean) {
+    return this.q.setPinned.run(pinned ? 1 : 0, id, target.channel, target.thread_id ?? '').changes > 0
+  }
+
+  private changeReactions(target: Target, id: string, change: (reactions: Record<string, string[]>) => boolean) {
+    return this.db.transaction(() => {
+      const row = this.q.get.get(id, target.channel, target.thread_id ?? '')
+      if (!row) return false
+      const reactions: Record<string, string[]> = row.reactions ? JSON.parse(row.reactions) : {}
+      if (!change(reactions)) return false
+      this.q.setReactions.run(Object.keys(reactions).length > 0 ? JSON.stringify(reactions) : null, id)
+      return true
+    })()
+  }
+}
+
+function extraOf(record: MessageRecord): string | null {
+  const extra: Record<string, unknown> = {}
+  for (const key of EXTRA_KEYS) if (record[key] !== undefined) extra[key] = record[key]
+  return Object.keys(extra).length > 0 ? JSON.stringify(extra) : null
+}
+
+function toRecord(row: Row): MessageRecord {
+  const record: MessageRecord = {
+    id: row.id,
+    channel: row.channel,
+    thread_id: row.thread === '' ? null : row.thread,
+    user: row.user,
+    content: row.content,
+    timestamp: row.timestamp,
+  }
+  if (row.reply_to_id !== null) record.reply_to = { id: row.reply_to_id, user: row.reply_to_user ?? '' }
+  if (row.extra !== null) Object.assign(record, JSON.parse(row.extra))
+  if (row.edited) record.edited = true
+  if (row.pinned) record.pinned = true
+  if (row.reactions !== null) record.reactions = JSON.parse(row.reactions)
+  return record
+}

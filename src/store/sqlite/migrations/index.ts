@@ -1,0 +1,15 @@
+import type { Database } from 'bun:sqlite'
+import initial from './001-initial.ts'
+import defaults from './002-defaults.ts'
+
+export interface Migration {
+  version: number
+  name: string
+  up: string | ((db: Database) => void)
+}
+
+/** Forward-only and never edited once released; imported so the compiled binary carries them. */
+export const migrations: Migration[] = [
+  { version: 1, name: 'initial', up: initial },
+  { version: 2, name: 'defaults', up: defaults },
+]

@@ -1,0 +1,146 @@
+/**
+ * Storage seams. Commands only see these interfaces; `sqlite/` implements them today and a
+ * Postgres driver (Bun.sql) can implement them later without touching a command. Methods
+ * return Promises even where bun:sqlite is synchronous, so that swap stays mechanical.
+ * Records use the protocol's field names; users are referenced by user ID, never username.
+ */
+
+export interface Status {
+  status: string
+  text: string
+}
+
+export interface UserRecord {
+  id: string
+  username: string
+  roles: string[]
+  status: Status
+  nickname?: string | null
+  pfp_url?: string | null
+  password_hash?: string
+  validator?: string
+  /** Keys copied from `DB.users.default` that the server does not interpret; echoed in `ready`. */
+  extra: Record<string, unknown>
+}
+
+export interface RoleRecord {
+  name: string
+  id: string
+  description: string
+  color: string | null
+  hoisted: boolean
+  permissions: string[]
+  self_assignable: boolean
+  category: string | null
+  position: number
+}
+
+/** A channel as stored and sent: known keys plus whatever an owner added (icon, wallpaper…). */
+export interface ChannelRecord {
+  name: string
+  type: string
+  permissions?: Record<string, string[]>
+  [key: string]: unknown
+}
+
+/** Where a message lives: a channel, or a thread (whose parent is `channel`). */
+export interface Target {
+  channel: string
+  thread_id: string | null
+}
+
+export interface MessageRecord {
+  id: string
+  channel: string
+  thread_id: string | null
+  /** Author user ID, or a fixed system author such as `originChats`. */
+  user: string
+  content: string
+  timestamp: number
+  reply_to?: { id: string; user: string }
+  ping?: boolean
+  edited?: boolean
+  pinned?: boolean
+  embeds?: unknown[]
+  attachments?: unknown[]
+  interaction?: unknown
+  webhook?: unknown
+  /** emoji → user IDs in reaction order. */
+  reactions?: Record<string, string[]>
+}
+
+export type NewMessage = Omit<MessageRecord, 'id' | 'timestamp' | 'reactions' | 'edited' | 'pinned'>
+
+export interface MessagePage {
+  messages: MessageRecord[]
+  /** 0-based index of the first returned message, oldest first. */
+  first: number
+}
+
+export interface UserRepo {
+  get(id: string): Promise<UserRecord | undefined>
+  /** Case-insensitive; stored spelling is kept. */
+  getByUsername(username: string): Promise<UserRecord | undefined>
+  /** By username first, then as an ID — how the protocol resolves a "user" field. */
+  resolve(nameOrId: string): Promise<UserRecord | undefined>
+  /** Every user in creation order. */
+  list(): Promise<UserRecord[]>
+  count(): Promise<number>
+  insert(user: UserRecord): Promise<void>
+  update(id: string, patch: Partial<Omit<UserRecord, 'id'>>): Promise<UserRecord | undefined>
+  delete(id: string): Promise<boolean>
+}
+
+export interface RoleRepo {
+  get(name: string): Promise<RoleRecord | undefined>
+  /** In rank order (position ascending). */
+  list(): Promise<RoleRecord[]>
+  count(): Promise<number>
+}
+
+export interface ChannelRepo {
+  get(name: string): Promise<ChannelRecord | undefined>
+  /** In display order. */
+  list(): Promise<ChannelRecord[]>
+  count(): Promise<number>
+}
+
+export interface MessageRepo {
+  /** Commits before resolving: a message is only published once it is durable. */
+  insert(message: NewMessage): Promise<MessageRecord>
+  get(target: Target, id: string): Promise<MessageRecord | undefined>
+  /** `limit` messages ending `offset` messages before the newest, oldest first. */
+  listLatest(target: Target, offset: number, limit: number): Promise<MessagePage>
+  /** Up to `limit` messages older than `beforeId`, oldest first; undefined when the ID is unknown. */
+  listBefore(target: Target, beforeId: string, limit: number): Promise<MessagePage | undefined>
+  /** Messages replying to `id`, oldest first. */
+  listReplies(target: Target, id: string, limit: number): Promise<MessageRecord[]>
+  /** Pinned messages, newest first. */
+  listPinned(target: Target): Promise<MessageRecord[]>
+  /** Case-insensitive substring search on content, newest first. */
+  search(target: Target, query: string, limit: number): Promise<MessageRecord[]>
+  newest(target: Target): Promise<MessageRecord | undefined>
+  edit(target: Target, id: string, content: string, embeds?: unknown[]): Promise<MessageRecord | undefined>
+  delete(target: Target, id: string): Promise<boolean>
+  /** False when the message is missing or the user already reacted with that emoji. */
+  addReaction(target: Target, id: string, emoji: string, userId: string): Promise<boolean>
+  /** False when the message is missing or the user had not reacted with that emoji. */
+  removeReaction(target: Target, id: string, emoji: string, userId: string): Promise<boolean>
+  /** False when the message is missing. */
+  setPinned(target: Target, id: string, pinned: boolean): Promise<boolean>
+}
+
+/** Read positions: per user, the last read message ID of each channel (`<name>`) or thread (`thread/<id>`). */
+export interface UnreadRepo {
+  set(userId: string, key: string, messageId: string): Promise<void>
+  get(userId: string, key: string): Promise<string | undefined>
+}
+
+export interface Store {
+  users: UserRepo
+  roles: RoleRepo
+  channels: ChannelRepo
+  messages: MessageRepo
+  unreads: UnreadRepo
+  close(): void
+}

@@ -1,0 +1,27 @@
+import { colorOf } from '../auth/permissions.ts'
+import { LOCAL_PREFIX } from '../auth/local.ts'
+import type { RoleRecord, UserRecord } from '../store/types.ts'
+
+
+export const isCracked = (user: UserRecord) => user.id.startsWith(LOCAL_PREFIX)
+
+/** `user_connect` / `user_join` / `user_roles_get` form. */
+export function userSummary(user: UserRecord, roles: ReadonlyMap<string, RoleRecord>) {
+  return { username: user.username, roles: user.roles, color: colorOf(user.roles, roles) }
+}
+
+/** `ready.user`: the stored record minus secrets, username forced, `cracked` added. */
+export function readyUser(user: UserRecord, cracked: boolean) {
+  const { id: _id, password_hash: _hash, validator: _validator, extra, ...rest } = user
+  return { ...extra, ...rest, username: user.username, cracked }
+}
+
+/**
+ * Status as others see it: stored status while connected, `offline` (keeping the text)
+ * otherwise. An invisible user is reported offline, fixing upstream's leak.
+ */
+export function visibleStatus(user: UserRecord, online: boolean) {
+  const status = user.status ?? { status: 'online', text: '' }
+  if (!online || status.status === 'invisible') return { status: 'offline', text: status.text ?? '' }
+  return status
+}

@@ -1,0 +1,112 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApp, type App } from '../../src/app.ts'
+import { parseConfig } from '../../src/config/load.ts'
+import type { Config } from '../../src/config/schema.ts'
+import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
+import { TestClient, type Packet } from './client.ts'
+import { startFakeRotur, type FakeRotur } from './rotur.ts'
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] }
+export type ConfigOverrides = DeepPartial<Config> & Record<string, unknown>
+
+/** The owner named in every test server's config. */
+export const OWNER = 'owner'
+
+export interface TestServer {
+  app: App
+  url: string
+  config: Config
+  dir: string
+  rotur: FakeRotur
+  /** A connected, unauthenticated client. */
+  connect(): Promise<TestClient>
+  /** Connects and authenticates through (fake) Rotur; resolves once `ready` arrived. */
+  login(username: string): Promise<TestClient & { ready: Packet }>
+  /** Connects and registers a local account; resolves once `ready` arrived. */
+  register(username: string, password?: string): Promise<TestClient & { ready: Packet }>
+  /** Stops the server and starts a new one on the same data folder (on a new port). */
+  restart(): Promise<void>
+  stop(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+function merge(base: Record<string, any>, extra: Record<string, any>): Record<string, any> {
+  const out = { ...base }
+  for (const [key, value] of Object.entries(extra)) {
+    out[key] = value && typeof value === 'object' && !Array.isArray(value) && typeof base[key] === 'object' ? merge(base[key], value) : value
+  }
+  return out
+}
+
+/** A real server on port 0 with its own temporary data folder and its own fake Rotur. */
+export async function startServer(overrides: ConfigOverrides = {}): Promise<TestServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'originchats-test-'))
+  const rotur = startFakeRotur()
+  const config = parseConfig(
+    merge(
+      {
+        websocket: { host: '127.0.0.1', port: 0 },
+        rotur: { validate_url: rotur.url, timeout_ms: 2000 },
+        auth_mode: 'cracked',
+        server: { name: 'Test Server', owner: { name: OWNER } },
+        logging: { level: 'silent' },
+        security: { max_connections_per_ip: 1000, auth_failures_per_minute: 1000, registrations_per_hour: 1000 },
+      },
+      overrides,
+    ),
+  )
+  const databasePath = join(dir, DATABASE_FILE)
+  const clients = new Set<TestClient>()
+  let app = createApp({ config, databasePath, port: 0 })
+
+  const track = async () => {
+    const client = await TestClient.connect(server.url)
+    clients.add(client)
+    return client
+  }
+  const authenticated = async (client: TestClient, packet: Packet) => {
+    client.send(packet)
+    const first = await Promise.race([client.next('ready'), client.next('auth_error')])
+    if (first.cmd === 'auth_error') throw new Error(`authentication failed: ${first.val}`)
+    await client.next('auth_success')
+    return Object.assign(client, { ready: first })
+  }
+
+  const server: TestServer = {
+    app,
+    get url() {
+      return app.url
+    },
+    config,
+    dir,
+    rotur,
+    connect: track,
+    async login(username) {
+      const client = await track()
+      return authenticated(client, { cmd: 'auth', validator: rotur.issue(username, client.handshake.val.validator_key) })
+    },
+    async register(username, password = 'password123') {
+      const client = await track()
+      return authenticated(client, { cmd: 'register', username, password })
+    },
+    async restart() {
+      await Promise.all([...clients].map((c) => c.close()))
+      clients.clear()
+      await app.stop()
+      app = createApp({ config, databasePath, port: 0 })
+      server.app = app
+    },
+    async stop() {
+      await Promise.all([...clients].map((c) => c.close()))
+      await app.stop()
+      await rotur.stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+    [Symbol.asyncDispose]() {
+      return server.stop()
+    },
+  }
+  return server
+}
