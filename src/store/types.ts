@@ -103,6 +103,8 @@ export interface ChannelRepo {
   /** In display order. */
   list(): Promise<ChannelRecord[]>
   count(): Promise<number>
+  /** Appends at the end of the display order. */
+  insert(channel: ChannelRecord): Promise<void>
 }
 
 export interface MessageRepo {

@@ -24,3 +24,16 @@ test('message_new reaches the channel and survives a restart', async () => {
   const history = await carol.request({ cmd: 'messages_get', channel: 'general' })
   expect(history.messages.map((m: any) => m.content)).toEqual(['hi'])
 })
+
+test('a user who cannot view a channel never receives its packets', async () => {
+  await using server = await startServer()
+  await server.addChannel({ name: 'staff', type: 'text', permissions: { view: ['owner'], send: ['owner'] } })
+  const owner = await server.login('owner')
+  const bob = await server.login('bob')
+  owner.send({ cmd: 'message_new', channel: 'staff', content: 'secret' })
+  await owner.next('message_new')
+  await bob.expectNone('message_new')
+  await server.setRoles('bob', ['owner', 'user'])
+  owner.send({ cmd: 'message_new', channel: 'staff', content: 'now you see it' })
+  expect((await bob.next('message_new')).message.content).toBe('now you see it')
+})

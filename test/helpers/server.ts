@@ -5,6 +5,7 @@ import { createApp, type App } from '../../src/app.ts'
 import { parseConfig } from '../../src/config/load.ts'
 import type { Config } from '../../src/config/schema.ts'
 import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
+import type { ChannelRecord } from '../../src/store/types.ts'
 import { TestClient, type Packet } from './client.ts'
 import { startFakeRotur, type FakeRotur } from './rotur.ts'
 
@@ -26,6 +27,10 @@ export interface TestServer {
   login(username: string): Promise<TestClient & { ready: Packet }>
   /** Connects and registers a local account; resolves once `ready` arrived. */
   register(username: string, password?: string): Promise<TestClient & { ready: Packet }>
+  /** Fixture: adds a channel straight to the store and resubscribes everyone. */
+  addChannel(channel: ChannelRecord): Promise<void>
+  /** Fixture: replaces a user's roles in the store and resubscribes their sockets. */
+  setRoles(username: string, roles: string[]): Promise<void>
   /** Stops the server and starts a new one on the same data folder (on a new port). */
   restart(): Promise<void>
   stop(): Promise<void>
@@ -90,6 +95,16 @@ export async function startServer(overrides: ConfigOverrides = {}): Promise<Test
     async register(username, password = 'password123') {
       const client = await track()
       return authenticated(client, { cmd: 'register', username, password })
+    },
+    async addChannel(channel) {
+      await app.store.channels.insert(channel)
+      await app.hub.refreshAll()
+    },
+    async setRoles(username, roles) {
+      const user = await app.store.users.getByUsername(username)
+      if (!user) throw new Error(`no user ${username}`)
+      await app.store.users.update(user.id, { roles })
+      await app.hub.refreshUsers([user.id])
     },
     async restart() {
       await Promise.all([...clients].map((c) => c.close()))

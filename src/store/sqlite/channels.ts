@@ -24,6 +24,15 @@ export class SqliteChannels implements ChannelRepo {
     return this.channels.length
   }
 
+  async insert(channel: ChannelRecord) {
+    const { name, ...data } = channel
+    this.db.run('INSERT INTO channels (name, position, data) VALUES (?, (SELECT COALESCE(MAX(position) + 1, 0) FROM channels), ?)', [
+      name,
+      JSON.stringify({ ...data, name }),
+    ])
+    this.reload()
+  }
+
   private reload() {
     this.channels = this.db
       .query<Row, []>('SELECT name, data FROM channels ORDER BY position, name')
