@@ -35,7 +35,15 @@ interface Bucket {
 
 const WINDOW = 60
 const BURST_WINDOW = 10
-const oneDecimal = (x: number) => x.toFixed(1)
+/**
+ * Python's `{x:.1f}`. toFixed rounds exact ties up (0.25 → "0.3") where Python rounds them to
+ * even ("0.2"); the only exact ties at one decimal are odd multiples of 0.25.
+ */
+const oneDecimal = (x: number) => {
+  if (!Number.isInteger(x * 4) || Number.isInteger(x * 2)) return x.toFixed(1)
+  const down = Math.floor(x * 10)
+  return ((down % 2 === 0 ? down : down + 1) / 10).toFixed(1)
+}
 const nowSeconds = () => Date.now() / 1000
 
 export class MemoryRateLimiter implements RateLimiter {

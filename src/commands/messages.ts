@@ -173,20 +173,20 @@ export const messagesGet = defineCommand({
     requireReadable(ctx, channel)
     const requested = p.limit && p.limit > 0 ? p.limit : DEFAULT_PAGE
     const limit = Math.min(requested, MAX_PAGE)
-    let page
+    let messages
     let range
     if (typeof p.start === 'string') {
       // A message ID: the page just older than it. `range` then holds the slice's indices, oldest = 0.
-      page = (await ctx.store.messages.listBefore(target, p.start, limit)) ?? { messages: [], first: 0 }
-      range = { start: page.first, end: page.first + page.messages.length }
+      const page = (await ctx.store.messages.listBefore(target, p.start, limit)) ?? { messages: [], first: 0 }
+      messages = page.messages
+      range = { start: page.first, end: page.first + messages.length }
     } else {
-      const start = Math.max(0, p.start ?? 0)
-      page = await ctx.store.messages.listLatest(target, start, limit)
+      messages = await ctx.store.messages.listLatest(target, Math.max(0, p.start ?? 0), limit)
       range = { start: p.start ?? 0, end: (p.start ?? 0) + requested }
     }
-    const reply = { cmd: 'messages_get', channel: target.channel, messages: await messageViews(page.messages, ctx.store.users), range }
+    const reply = { cmd: 'messages_get', channel: target.channel, messages: await messageViews(messages, ctx.store.users), range }
     // Only the newest page marks the channel read (upstream acked whatever page was fetched).
-    const newest = page.messages.at(-1)
+    const newest = messages.at(-1)
     if (typeof p.start === 'string' || (p.start ?? 0) > 0 || !newest) return { reply }
     await ctx.store.unreads.set(ctx.user.id, target.channel, newest.id)
     return {
@@ -240,7 +240,8 @@ export const typing = defineCommand({
   },
   async run(ctx, p) {
     const { target, channel } = await locate(ctx, p)
-    requireReadable(ctx, channel)
+    // Unlike the read commands, typing's access error carries `src` (commands.md §3.9).
+    if (channel.type !== 'text' || !allows(ctx, channel, 'view')) fail(E.channelAccessDenied)
     return {
       broadcast: {
         topic: topics.channel(target.channel),

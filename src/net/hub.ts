@@ -37,8 +37,12 @@ export class Hub {
     this.bus.subscribe(session, topics.sockets)
   }
 
-  /** Returns true when this was the user's first live connection. */
-  async authenticated(session: Session, user: SessionUser): Promise<boolean> {
+  /**
+   * Registers the socket as `user`'s. Returns whether it is the user's first live connection, or
+   * undefined when the socket closed while authentication was in flight (nothing is registered).
+   */
+  async authenticated(session: Session, user: SessionUser): Promise<boolean | undefined> {
+    if (!this.sockets.has(session)) return undefined
     session.user = user
     let mine = this.byUser.get(user.id)
     const first = !mine

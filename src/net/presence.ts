@@ -21,6 +21,7 @@ export class Presence {
   async login(ctx: Context, { user, cracked, isNew }: Login) {
     const session = ctx.session
     const first = await this.hub.authenticated(session, { id: user.id, username: user.username, cracked })
+    if (first === undefined) return
     this.hub.send(session, { cmd: 'auth_success', val: 'Authentication successful' })
     this.hub.send(session, { cmd: 'ready', user: readyUser(user, cracked), validator: user.validator })
     const summary = userSummary(user, await ctx.roles())

@@ -112,7 +112,7 @@ export interface MessageRepo {
   insert(message: NewMessage): Promise<MessageRecord>
   get(target: Target, id: string): Promise<MessageRecord | undefined>
   /** `limit` messages ending `offset` messages before the newest, oldest first. */
-  listLatest(target: Target, offset: number, limit: number): Promise<MessagePage>
+  listLatest(target: Target, offset: number, limit: number): Promise<MessageRecord[]>
   /** Up to `limit` messages older than `beforeId`, oldest first; undefined when the ID is unknown. */
   listBefore(target: Target, beforeId: string, limit: number): Promise<MessagePage | undefined>
   /** Messages replying to `id`, oldest first. */

@@ -39,16 +39,13 @@ export class SqliteMessages implements MessageRepo {
       latest: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ? OFFSET ?`),
       before: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
       countBefore: db.query<{ n: number }, (string | number)[]>('SELECT COUNT(*) AS n FROM messages WHERE channel = ? AND thread = ? AND seq < ?'),
-      count: db.query<{ n: number }, (string | number)[]>('SELECT COUNT(*) AS n FROM messages WHERE channel = ? AND thread = ?'),
       replies: sql(`SELECT ${COLUMNS} FROM messages WHERE reply_to_id = ? AND channel = ? AND thread = ? ORDER BY seq LIMIT ?`),
       pinned: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND pinned = 1 ORDER BY seq DESC`),
       searchFts: sql(
         `SELECT ${COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')} FROM messages_fts f JOIN messages m ON m.seq = f.rowid
          WHERE messages_fts MATCH ? AND m.channel = ? AND m.thread = ? ORDER BY m.seq DESC LIMIT ?`,
       ),
-      searchScan: sql(
-        `SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND instr(lower(content), ?) > 0 ORDER BY seq DESC LIMIT ?`,
-      ),
+      searchScan: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC`),
       edit: db.prepare('UPDATE messages SET content = ?, edited = 1 WHERE id = ? AND channel = ? AND thread = ?'),
       setExtra: db.prepare('UPDATE messages SET extra = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM messages WHERE id = ? AND channel = ? AND thread = ?'),
@@ -78,11 +75,8 @@ export class SqliteMessages implements MessageRepo {
     return row ? toRecord(row) : undefined
   }
 
-  async listLatest(target: Target, offset: number, limit: number): Promise<MessagePage> {
-    const rows = this.q.latest.all(target.channel, target.thread_id ?? '', limit, offset).reverse()
-    if (rows.length === 0) return { messages: [], first: 0 }
-    const total = this.q.count.get(target.channel, target.thread_id ?? '')!.n
-    return { messages: rows.map(toRecord), first: total - offset - rows.length }
+  async listLatest(target: Target, offset: number, limit: number) {
+    return this.q.latest.all(target.channel, target.thread_id ?? '', limit, offset).reverse().map(toRecord)
   }
 
   async listBefore(target: Target, beforeId: string, limit: number) {
@@ -104,10 +98,17 @@ export class SqliteMessages implements MessageRepo {
   async search(target: Target, query: string, limit: number) {
     const thread = target.thread_id ?? ''
     // The trigram index needs three characters; shorter queries scan newest-first until `limit` hits.
-    const rows =
-      [...query].length >= 3
-        ? this.q.searchFts.all(`"${query.replaceAll('"', '""')}"`, target.channel, thread, limit)
-        : this.q.searchScan.all(target.channel, thread, query.toLowerCase(), limit)
+    if ([...query].length >= 3) {
+      return this.q.searchFts.all(`"${query.replaceAll('"', '""')}"`, target.channel, thread, limit).map(toRecord)
+    }
+    // Folded here, not with SQL lower(), which folds ASCII only (upstream lower-cases with Python).
+    const needle = query.toLowerCase()
+    const rows: Row[] = []
+    for (const row of this.q.searchScan.iterate(target.channel, thread)) {
+      if (!row.content.toLowerCase().includes(needle)) continue
+      rows.push(row)
+      if (rows.length >= limit) break
+    }
     return rows.map(toRecord)
   }
 

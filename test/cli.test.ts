@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildBinary } from '../build.ts'
+import pkg from '../package.json'
+import { DATABASE_FILE } from '../src/store/sqlite/index.ts'
+import { TestClient } from './helpers/client.ts'
+import { authenticate, killAll, run, ServerProcess } from './helpers/process.ts'
+
+/** The compiled single binary, built once into a temporary folder (dist/ is never used). */
+let binary = ''
+let dir = ''
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'originchats-cli-'))
+  binary = await buildBinary(join(dir, 'originchats'))
+})
+
+afterAll(async () => {
+  await killAll()
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function tempDir(name: string): Promise<string> {
+  return mkdtemp(join(dir, `${name}-`))
+}
+
+async function writeConfig(folder: string, config: unknown): Promise<string> {
+  const path = join(folder, 'config.json')
+  await Bun.write(path, JSON.stringify(config))
+  return path
+}
+
+const QUIET_CONFIG = { websocket: { host: '127.0.0.1', port: 0 }, auth_mode: 'cracked', logging: { level: 'warn' } }
+
+test.concurrent('--version prints the package version', async () => {
+  expect(await run([binary, '--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' })
+})
+
+test.concurrent('--help explains serve and exits 0', async () => {
+  const result = await run([binary, '--help'])
+  expect(result.code).toBe(0)
+  expect(result.stdout).toContain('originchats serve [--config FILE] [--data DIR] [--port N]')
+})
+
+test.concurrent('an unknown command fails', async () => {
+  const result = await run([binary, 'frobnicate'])
+  expect(result.code).not.toBe(0)
+  expect(result.stderr).toContain('unknown command: frobnicate')
+})
+
+test.concurrent('serve refuses an invalid config.json and names every bad key', async () => {
+  const folder = await tempDir('invalid')
+  await writeConfig(folder, { websocket: { port: 'x' }, auth_mode: 'nope' })
+  const result = await run([binary, 'serve', '--data', join(folder, 'data')], folder)
+  expect(result.code).not.toBe(0)
+  expect(result.stderr).toContain('/websocket/port')
+  expect(result.stderr).toContain('/auth_mode')
+  expect(result.stdout).not.toContain('serving on')
+})
+
+test.concurrent('without config.json the binary runs on the built-in default configuration', async () => {
+  const folder = await tempDir('empty')
+  const data = join(folder, 'data')
+  await using server = await ServerProcess.start([binary, 'serve', '--port', '0', '--data', data], folder)
+  expect(server.lines[0]).toContain('using the built-in default configuration')
+  expect(server.version).toBe(pkg.version)
+  expect(server.dataDir).toBe(data)
+  await using client = await TestClient.connect(server.url)
+  // The shipped config.json is what the binary falls back to.
+  expect(client.handshake.val.server.name).toBe('My OriginChats Server')
+  server.signal('SIGTERM')
+  expect(await server.exited).toBe(0)
+  expect(await Bun.file(join(data, DATABASE_FILE)).exists()).toBe(true)
+})
+
+test.concurrent('serve: messages are stored, SIGTERM closes clients with 1001, and a restart keeps them', async () => {
+  const folder = await tempDir('serve')
+  const config = await writeConfig(folder, QUIET_CONFIG)
+  const data = join(folder, 'data')
+  const command = [binary, 'serve', '--config', config, '--data', data]
+  let id: string
+  {
+    await using server = await ServerProcess.start(command, folder)
+    expect(server.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/)
+    expect(server.port).toBeGreaterThan(0)
+    const client = await TestClient.connect(server.url)
+    const ready = await authenticate(client, { cmd: 'register', username: 'alice', password: 'hunter22' })
+    expect(ready.user.username).toBe('USR:local_alice')
+    client.send({ cmd: 'message_new', channel: 'general', content: 'kept across restarts' })
+    const echo = await client.next('message_new')
+    expect(echo.message.content).toBe('kept across restarts')
+    id = echo.message.id
+    server.signal('SIGTERM')
+    expect((await client.closed).code).toBe(1001)
+    expect(await server.exited).toBe(0)
+  }
+  await using again = await ServerProcess.start(command, folder)
+  await using client = await TestClient.connect(again.url)
+  await authenticate(client, { cmd: 'login', username: 'alice', password: 'hunter22' })
+  const history = await client.request({ cmd: 'messages_get', channel: 'general' })
+  expect(history.messages.map((m: { id: string; content: string }) => [m.id, m.content])).toEqual([[id, 'kept across restarts']])
+})

@@ -1,0 +1,135 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigError, defaultConfig, loadConfigFile, parseConfig } from '../../src/config/load.ts'
+
+/** What upstream's setup wizard (config_builder.py DEFAULT_CONFIG) writes, indented by 4. */
+const UPSTREAM = {
+  limits: { post_content: 2000, search_results: 30 },
+  uploads: { emoji_allowed_file_types: ['gif', 'jpg', 'jpeg', 'png'] },
+  attachments: {
+    enabled: true,
+    max_size: 104857600,
+    permanent_expiration_days: 365,
+    permanent_tiers: ['pro', 'max'],
+    allowed_types: ['image/*', 'video/*', 'audio/*', 'application/pdf'],
+    uploads_per_minute: 10,
+    subscription_cache_ttl: 300,
+    max_attachments_per_user: -1,
+    free_tier_max_expiration_days: 7,
+    compression: { enabled: true, max_width: 1920, max_height: 1920, jpeg_quality: 85, webp_quality: 85, png_compression: 6 },
+  },
+  rate_limiting: { enabled: true, messages_per_minute: 60, burst_limit: 10, cooldown_seconds: 30 },
+  modlog: {
+    enabled: true,
+    retention: { default: 90, user_moderation: 365, role_management: 365, channel_management: 180, message_moderation: 90, server_management: 180 },
+  },
+  DB: { channels: 'db/channels.json', users: { file: 'db/users.json', default: { roles: ['user'] } } },
+  websocket: { host: '127.0.0.1', port: 5613 },
+  service: { name: 'OriginChats', version: '1.0.0' },
+  server: { name: 'My OriginChats Server', owner: { name: 'Admin' }, icon: 'icon.png', url: 'chat.example.com' },
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'originchats-config-'))
+afterAll(() => rm(dir, { recursive: true, force: true }))
+
+function configError(raw: unknown): ConfigError {
+  try {
+    parseConfig(raw, 'config.json')
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return error as ConfigError
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('parseConfig', () => {
+  test('fills every default into an empty object', () => {
+    const config = parseConfig({})
+    expect(config).toMatchObject({
+      limits: { post_content: 2000, search_results: 30 },
+      attachments: {
+        enabled: true,
+        max_size: 104857600,
+        allowed_types: ['image/*', 'video/*', 'audio/*', 'application/pdf'],
+        max_attachments_per_user: -1,
+        permanent_tiers: ['pro', 'max'],
+      },
+      // Upstream treats a missing rate_limiting object as off, with fallbacks 30/5/60.
+      rate_limiting: { enabled: false, messages_per_minute: 30, burst_limit: 5, cooldown_seconds: 60 },
+      DB: { users: { default: { roles: ['user'] } } },
+      websocket: { host: '127.0.0.1', port: 5613, heartbeat_seconds: 30 },
+      service: { name: 'OriginChats', version: '1.0.0' },
+      server: { name: 'My OriginChats Server', owner: { name: 'Admin' } },
+      auth_mode: 'rotur',
+      cracked: { allow_registration: true },
+      rotur: { validate_url: 'https://api.rotur.dev/validate', timeout_ms: 5000 },
+    })
+    expect(defaultConfig()).toEqual(config)
+  })
+
+  test('fills defaults inside partial objects and keeps given values', () => {
+    const config = parseConfig({ rate_limiting: { enabled: true }, server: { name: 'Mine' }, websocket: { port: 0 } })
+    expect(config.rate_limiting).toEqual({ enabled: true, messages_per_minute: 30, burst_limit: 5, cooldown_seconds: 60 })
+    expect(config.server).toEqual({ name: 'Mine', owner: { name: 'Admin' } })
+    expect(config.websocket).toMatchObject({ host: '127.0.0.1', port: 0 })
+  })
+
+  test('does not modify its input', () => {
+    const raw = { server: { name: 'Mine' } }
+    parseConfig(raw)
+    expect(raw).toEqual({ server: { name: 'Mine' } })
+  })
+
+  test('an upstream config.json with unknown keys loads, keeping them', () => {
+    const config = parseConfig(structuredClone(UPSTREAM))
+    expect(config.server).toEqual(UPSTREAM.server)
+    expect(config.limits).toEqual(UPSTREAM.limits)
+    expect(config.rate_limiting).toEqual({ enabled: true, messages_per_minute: 60, burst_limit: 10, cooldown_seconds: 30 })
+    expect(config.attachments).toMatchObject({ permanent_expiration_days: 365, compression: { jpeg_quality: 85 } })
+    expect((config as Record<string, any>).modlog.retention.default).toBe(90)
+    expect(config.auth_mode).toBe('rotur')
+  })
+
+  test('one ConfigError names every bad path', () => {
+    const error = configError({
+      limits: { post_content: 'long' },
+      websocket: { port: 70000 },
+      auth_mode: 'anonymous',
+      rate_limiting: { enabled: 'yes' },
+      DB: { users: { default: { roles: 'user' } } },
+    })
+    for (const path of ['/limits/post_content', '/websocket/port', '/auth_mode', '/rate_limiting/enabled', '/DB/users/default/roles']) {
+      expect(error.message).toContain(path)
+    }
+    expect(error.message).toStartWith('config.json is invalid:')
+    expect(error.message).not.toContain('/server')
+  })
+
+  test('a non-object is refused', () => {
+    for (const raw of [null, [], 'config', 5]) expect(configError(raw).message).toBe('config.json: must be a JSON object')
+  })
+})
+
+describe('loadConfigFile', () => {
+  test('reads an upstream config.json written with 4-space indentation', async () => {
+    const path = join(dir, 'upstream.json')
+    await writeFile(path, JSON.stringify(UPSTREAM, null, 4))
+    const config = await loadConfigFile(path)
+    expect(config.server.name).toBe('My OriginChats Server')
+    expect(config.websocket.port).toBe(5613)
+  })
+
+  test('a missing file, invalid JSON and invalid values are ConfigErrors naming the file', async () => {
+    const missing = join(dir, 'missing.json')
+    await expect(loadConfigFile(missing)).rejects.toThrow(new ConfigError(`${missing}: file not found`))
+    const broken = join(dir, 'broken.json')
+    await writeFile(broken, '{"server": ')
+    await expect(loadConfigFile(broken)).rejects.toBeInstanceOf(ConfigError)
+    await expect(loadConfigFile(broken)).rejects.toThrow(`${broken}: not valid JSON`)
+    const invalid = join(dir, 'invalid.json')
+    await writeFile(invalid, JSON.stringify({ websocket: { port: -1 } }))
+    await expect(loadConfigFile(invalid)).rejects.toThrow(`${invalid} is invalid:`)
+  })
+})

@@ -1,0 +1,69 @@
+import { expect, test } from 'bun:test'
+import { startServer, type TestServer } from '../helpers/server.ts'
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, HEAD, OPTIONS, POST',
+  'access-control-allow-headers': 'Content-Type, Authorization, Range',
+  'access-control-expose-headers': 'Content-Length, Content-Type, Cache-Control',
+}
+
+/** HTTP is served on the WebSocket's address. */
+const httpUrl = (server: TestServer, path: string) => new URL(path, server.url.replace(/^ws/, 'http')).href
+
+function expectCors(response: Response) {
+  for (const [name, value] of Object.entries(CORS)) expect(response.headers.get(name)).toBe(value)
+}
+
+test.concurrent('GET /info is a pretty-printed public server card with live counts', async () => {
+  await using server = await startServer({ server: { name: 'Info Test', icon: 'https://example.com/i.png' } })
+  await server.addChannel({ name: 'random', type: 'text', permissions: { view: ['user'] } })
+  await server.addChannel({ name: '', type: 'separator', size: 10 } as any)
+  await server.login('alice')
+  await server.login('alice')
+  await server.login('bob')
+  await (await server.login('carol')).close()
+  await server.connect() // unauthenticated, still connected
+
+  const response = await fetch(httpUrl(server, '/info'))
+  expect(response.status).toBe(200)
+  expect(response.headers.get('content-type')).toStartWith('application/json')
+  expectCors(response)
+  const text = await response.text()
+  const body = JSON.parse(text)
+  expect(text).toBe(JSON.stringify(body, null, 2))
+  expect(body).toEqual({
+    server: { name: 'Info Test', icon: 'https://example.com/i.png', banner: '', owner: { name: 'owner' } },
+    stats: { total_users: 3, connected_users: 4, online_users: 2, total_channels: 3, total_roles: 4 },
+  })
+})
+
+test.concurrent('GET /info on a fresh server', async () => {
+  await using server = await startServer()
+  const body = await (await fetch(httpUrl(server, '/info'))).json()
+  expect(body).toEqual({
+    server: { name: 'Test Server', icon: '', banner: '', owner: { name: 'owner' } },
+    stats: { total_users: 0, connected_users: 0, online_users: 0, total_channels: 1, total_roles: 4 },
+  })
+})
+
+test.concurrent('OPTIONS on any path is a 204 preflight with CORS headers', async () => {
+  await using server = await startServer()
+  for (const path of ['/info', '/attachments/upload', '/anything/at/all']) {
+    const response = await fetch(httpUrl(server, path), { method: 'OPTIONS' })
+    expect(response.status).toBe(204)
+    expectCors(response)
+    expect(await response.text()).toBe('')
+  }
+})
+
+test.concurrent('unknown GET paths are a JSON 404 with CORS headers', async () => {
+  await using server = await startServer()
+  for (const path of ['/nope', '/info/extra', '/index.php']) {
+    const response = await fetch(httpUrl(server, path))
+    expect(response.status).toBe(404)
+    expect(response.headers.get('content-type')).toStartWith('application/json')
+    expectCors(response)
+    expect(await response.json()).toEqual({ error: 'Not found' })
+  }
+})

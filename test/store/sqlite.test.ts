@@ -1,0 +1,289 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DATABASE_FILE, createSqliteStore } from '../../src/store/sqlite/index.ts'
+import { migrate } from '../../src/store/sqlite/migrate.ts'
+import { openDatabase } from '../../src/store/sqlite/open.ts'
+import type { MessageRepo, NewMessage, Store, Target } from '../../src/store/types.ts'
+
+const root = await mkdtemp(join(tmpdir(), 'originchats-store-'))
+afterAll(() => rm(root, { recursive: true, force: true }))
+
+let databases = 0
+/** A fresh database file per test, so tests stay independent. */
+const freshPath = () => join(root, `db-${++databases}`, DATABASE_FILE)
+
+const GENERAL: Target = { channel: 'general', thread_id: null }
+const THREAD: Target = { channel: 'general', thread_id: 'thread-1' }
+const OTHER: Target = { channel: 'random', thread_id: null }
+
+const message = (target: Target, content: string, user = 'u1'): NewMessage => ({ ...target, user, content })
+
+async function seed(messages: MessageRepo, target: Target, count: number, prefix = 'm') {
+  const out = []
+  for (let i = 0; i < count; i++) out.push(await messages.insert(message(target, `${prefix}${i}`)))
+  return out
+}
+
+const contents = (list: { content: string }[]) => list.map((m) => m.content)
+
+function withStore(run: (store: Store, path: string) => Promise<void>) {
+  return async () => {
+    const path = freshPath()
+    const store = createSqliteStore(path)
+    try {
+      await run(store, path)
+    } finally {
+      store.close()
+    }
+  }
+}
+
+describe('migrations', () => {
+  test('apply once; running them again changes nothing', () => {
+    const db = openDatabase(freshPath())
+    try {
+      expect(migrate(db)).toEqual([1, 2])
+      expect(migrate(db)).toEqual([])
+      expect(db.query('SELECT version, name FROM schema_migrations ORDER BY version').all()).toEqual([
+        { version: 1, name: 'initial' },
+        { version: 2, name: 'defaults' },
+      ])
+    } finally {
+      db.close()
+    }
+  })
+
+  test('default roles and #general are seeded once, across reopenings', async () => {
+    const path = freshPath()
+    for (let round = 0; round < 3; round++) {
+      const store = createSqliteStore(path)
+      try {
+        const roles = await store.roles.list()
+        expect(roles.map((r) => [r.name, r.position, r.color, r.hoisted])).toEqual([
+          ['owner', 0, '#9400D3', true],
+          ['admin', 1, '#FF0000', true],
+          ['moderator', 2, '#FFFF00', true],
+          ['user', 3, null, false],
+        ])
+        expect(await store.roles.get('owner')).toMatchObject({
+          name: 'owner',
+          id: expect.any(String),
+          description: 'Server owner with ultimate permissions.',
+          permissions: ['administrator'],
+          self_assignable: false,
+          category: null,
+        })
+        expect(await store.channels.list()).toEqual([
+          {
+            type: 'text',
+            name: 'general',
+            description: 'General chat channel for everyone',
+            permissions: { view: ['user'], send: ['user'], delete: ['admin', 'moderator'], create_thread: ['user'] },
+          },
+        ])
+        expect(await store.roles.count()).toBe(4)
+        expect(await store.channels.count()).toBe(1)
+      } finally {
+        store.close()
+      }
+    }
+  })
+})
+
+describe('messages paging', () => {
+  test(
+    'listLatest pages back from the newest, oldest first within a page',
+    withStore(async ({ messages }) => {
+      await seed(messages, GENERAL, 5)
+      expect(contents(await messages.listLatest(GENERAL, 0, 2))).toEqual(['m3', 'm4'])
+      expect(contents(await messages.listLatest(GENERAL, 2, 2))).toEqual(['m1', 'm2'])
+      expect(contents(await messages.listLatest(GENERAL, 4, 10))).toEqual(['m0'])
+      expect(contents(await messages.listLatest(GENERAL, 0, 100))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4'])
+      expect(await messages.listLatest(GENERAL, 5, 10)).toEqual([])
+      expect(await messages.listLatest(OTHER, 0, 10)).toEqual([])
+    }),
+  )
+
+  test(
+    'listBefore returns older messages with their index; unknown anchors are undefined',
+    withStore(async ({ messages }) => {
+      const list = await seed(messages, GENERAL, 5)
+      const page = await messages.listBefore(GENERAL, list[3]!.id, 2)
+      expect([contents(page!.messages), page!.first]).toEqual([['m1', 'm2'], 1])
+      const rest = await messages.listBefore(GENERAL, list[3]!.id, 10)
+      expect([contents(rest!.messages), rest!.first]).toEqual([['m0', 'm1', 'm2'], 0])
+      expect(await messages.listBefore(GENERAL, list[0]!.id, 10)).toEqual({ messages: [], first: 0 })
+      expect(await messages.listBefore(GENERAL, 'no-such-id', 10)).toBeUndefined()
+      // The anchor must belong to the target.
+      expect(await messages.listBefore(OTHER, list[3]!.id, 10)).toBeUndefined()
+    }),
+  )
+
+  test(
+    'channels and threads are separate targets',
+    withStore(async ({ messages }) => {
+      await seed(messages, GENERAL, 2, 'c')
+      const [threadMessage] = await seed(messages, THREAD, 1, 't')
+      await seed(messages, GENERAL, 1, 'd')
+      expect(contents(await messages.listLatest(GENERAL, 0, 10))).toEqual(['c0', 'c1', 'd0'])
+      expect(contents(await messages.listLatest(THREAD, 0, 10))).toEqual(['t0'])
+      expect(await messages.get(GENERAL, threadMessage!.id)).toBeUndefined()
+      expect(await messages.get(THREAD, threadMessage!.id)).toMatchObject({ content: 't0', thread_id: 'thread-1', channel: 'general' })
+      expect((await messages.newest(GENERAL))?.content).toBe('d0')
+      expect((await messages.newest(THREAD))?.content).toBe('t0')
+      expect(await messages.newest(OTHER)).toBeUndefined()
+    }),
+  )
+
+  test(
+    'insert assigns an id and a float timestamp; optional keys round-trip',
+    withStore(async ({ messages }) => {
+      const before = Date.now() / 1000
+      const first = await messages.insert(message(GENERAL, 'hello'))
+      const reply = await messages.insert({
+        ...message(GENERAL, 'reply', 'u2'),
+        reply_to: { id: first.id, user: 'u1' },
+        embeds: [{ title: 'x' }],
+        ping: true,
+      })
+      expect(first.id).toMatch(/^[0-9a-f-]{36}$/)
+      expect(first.timestamp).toBeGreaterThanOrEqual(before - 1)
+      expect(await messages.get(GENERAL, reply.id)).toEqual({
+        id: reply.id,
+        channel: 'general',
+        thread_id: null,
+        user: 'u2',
+        content: 'reply',
+        timestamp: reply.timestamp,
+        reply_to: { id: first.id, user: 'u1' },
+        embeds: [{ title: 'x' }],
+        ping: true,
+      })
+      expect(contents(await messages.listReplies(GENERAL, first.id, 10))).toEqual(['reply'])
+    }),
+  )
+})
+
+describe('reactions', () => {
+  test(
+    'add is idempotent per user; remove drops the user, then the emoji',
+    withStore(async ({ messages }) => {
+      const { id } = await messages.insert(message(GENERAL, 'react to me'))
+      expect(await messages.addReaction(GENERAL, id, '👍', 'u1')).toBe(true)
+      expect(await messages.addReaction(GENERAL, id, '👍', 'u1')).toBe(false)
+      expect(await messages.addReaction(GENERAL, id, '👍', 'u2')).toBe(true)
+      expect(await messages.addReaction(GENERAL, id, '🎉', 'u2')).toBe(true)
+      expect((await messages.get(GENERAL, id))?.reactions).toEqual({ '👍': ['u1', 'u2'], '🎉': ['u2'] })
+
+      expect(await messages.removeReaction(GENERAL, id, '🎉', 'u1')).toBe(false)
+      expect(await messages.removeReaction(GENERAL, id, '❤️', 'u1')).toBe(false)
+      expect(await messages.removeReaction(GENERAL, id, '👍', 'u1')).toBe(true)
+      expect((await messages.get(GENERAL, id))?.reactions).toEqual({ '👍': ['u2'], '🎉': ['u2'] })
+      expect(await messages.removeReaction(GENERAL, id, '🎉', 'u2')).toBe(true)
+      expect((await messages.get(GENERAL, id))?.reactions).toEqual({ '👍': ['u2'] })
+      expect(await messages.removeReaction(GENERAL, id, '👍', 'u2')).toBe(true)
+      expect(await messages.get(GENERAL, id)).not.toHaveProperty('reactions')
+    }),
+  )
+
+  test(
+    'missing messages (or the wrong target) report false',
+    withStore(async ({ messages }) => {
+      const { id } = await messages.insert(message(GENERAL, 'x'))
+      expect(await messages.addReaction(GENERAL, 'no-such-id', '👍', 'u1')).toBe(false)
+      expect(await messages.addReaction(THREAD, id, '👍', 'u1')).toBe(false)
+      expect(await messages.removeReaction(GENERAL, 'no-such-id', '👍', 'u1')).toBe(false)
+      expect(await messages.get(GENERAL, id)).not.toHaveProperty('reactions')
+    }),
+  )
+})
+
+describe('search', () => {
+  test(
+    'three or more characters: case-insensitive substring, newest first, limited, scoped',
+    withStore(async ({ messages }) => {
+      for (const content of ['Hello world', 'say hello', 'goodbye', 'HELLO again', 'shell output']) {
+        await messages.insert(message(GENERAL, content))
+      }
+      await messages.insert(message(OTHER, 'hello elsewhere'))
+      await messages.insert(message(THREAD, 'hello in a thread'))
+      expect(contents(await messages.search(GENERAL, 'hello', 10))).toEqual(['HELLO again', 'say hello', 'Hello world'])
+      expect(contents(await messages.search(GENERAL, 'ELL', 10))).toEqual(['shell output', 'HELLO again', 'say hello', 'Hello world'])
+      expect(contents(await messages.search(GENERAL, 'hello', 2))).toEqual(['HELLO again', 'say hello'])
+      expect(contents(await messages.search(THREAD, 'hello', 10))).toEqual(['hello in a thread'])
+      expect(await messages.search(GENERAL, 'absent', 10)).toEqual([])
+    }),
+  )
+
+  test(
+    'short queries scan; quotes and FTS syntax are taken literally',
+    withStore(async ({ messages }) => {
+      for (const content of ['ab cd', 'xAB', 'nothing', 'say "hi" OR bye', 'a*b NEAR c']) await messages.insert(message(GENERAL, content))
+      expect(contents(await messages.search(GENERAL, 'ab', 10))).toEqual(['xAB', 'ab cd'])
+      expect(contents(await messages.search(GENERAL, 'Ab', 1))).toEqual(['xAB'])
+      expect(contents(await messages.search(GENERAL, '"hi"', 10))).toEqual(['say "hi" OR bye'])
+      expect(contents(await messages.search(GENERAL, 'hi" OR', 10))).toEqual(['say "hi" OR bye'])
+      expect(contents(await messages.search(GENERAL, 'a*b', 10))).toEqual(['a*b NEAR c'])
+      expect(contents(await messages.search(GENERAL, 'NEAR', 10))).toEqual(['a*b NEAR c'])
+      // Short queries fold case beyond ASCII.
+      await messages.insert(message(GENERAL, 'ÄÖ umlauts'))
+      expect(contents(await messages.search(GENERAL, 'äö', 10))).toEqual(['ÄÖ umlauts'])
+    }),
+  )
+
+  test(
+    'edits and deletions update the index',
+    withStore(async ({ messages }) => {
+      const first = await messages.insert(message(GENERAL, 'original words'))
+      const second = await messages.insert(message(GENERAL, 'other words'))
+      expect(await messages.edit(GENERAL, first.id, 'rewritten')).toMatchObject({ content: 'rewritten', edited: true })
+      expect(await messages.search(GENERAL, 'original', 10)).toEqual([])
+      expect(contents(await messages.search(GENERAL, 'rewrit', 10))).toEqual(['rewritten'])
+      expect(await messages.delete(GENERAL, second.id)).toBe(true)
+      expect(await messages.delete(GENERAL, second.id)).toBe(false)
+      expect(await messages.search(GENERAL, 'words', 10)).toEqual([])
+    }),
+  )
+})
+
+test('data survives closing and reopening', async () => {
+  const path = freshPath()
+  let store = createSqliteStore(path)
+  await store.users.insert({ id: 'rotur-alice', username: 'Alice', roles: ['user'], status: { status: 'online', text: '' }, extra: { theme: 'dark' } })
+  await store.users.update('rotur-alice', { roles: ['moderator', 'user'], nickname: 'Al' })
+  await store.channels.insert({ name: 'random', type: 'text', permissions: { view: ['user'] }, icon: 'x.png' })
+  const [first, second] = await seed(store.messages, GENERAL, 2)
+  await store.messages.addReaction(GENERAL, first!.id, '👍', 'rotur-alice')
+  await store.messages.setPinned(GENERAL, second!.id, true)
+  await store.messages.edit(GENERAL, second!.id, 'edited')
+  await store.messages.insert(message(THREAD, 'in thread'))
+  await store.unreads.set('rotur-alice', 'general', second!.id)
+  store.close()
+
+  store = createSqliteStore(path)
+  try {
+    expect(await store.users.getByUsername('alice')).toEqual({
+      id: 'rotur-alice',
+      username: 'Alice',
+      roles: ['moderator', 'user'],
+      status: { status: 'online', text: '' },
+      nickname: 'Al',
+      extra: { theme: 'dark' },
+    })
+    expect((await store.channels.list()).map((c) => c.name)).toEqual(['general', 'random'])
+    expect(await store.channels.get('random')).toEqual({ name: 'random', type: 'text', permissions: { view: ['user'] }, icon: 'x.png' })
+    expect(await store.messages.listLatest(GENERAL, 0, 10)).toEqual([
+      { ...first!, reactions: { '👍': ['rotur-alice'] } },
+      { ...second!, content: 'edited', edited: true, pinned: true },
+    ])
+    expect(contents(await store.messages.listPinned(GENERAL))).toEqual(['edited'])
+    expect(contents(await store.messages.search(GENERAL, 'edited', 10))).toEqual(['edited'])
+    expect(contents(await store.messages.listLatest(THREAD, 0, 10))).toEqual(['in thread'])
+    expect(await store.unreads.get('rotur-alice', 'general')).toBe(second!.id)
+    expect(await store.roles.count()).toBe(4)
+  } finally {
+    store.close()
+  }
+})
