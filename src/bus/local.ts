@@ -16,6 +16,7 @@ export class LocalBus implements Bus {
     // ws.publish skips the publishing socket itself, which is how "everyone but the caller" is expressed.
     if (except) except.ws.publish(topic, data)
     else this.server?.publish(topic, data)
+    return data
   }
 
   subscribe(session: Session, topic: string) {

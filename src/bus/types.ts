@@ -7,8 +7,11 @@ import type { Session } from '../net/session.ts'
  * `net/topics.ts` are used.
  */
 export interface Bus {
-  /** Serializes once and delivers to every subscriber of `topic`, except `except` when given. */
-  publish(topic: string, packet: Packet, except?: Session): void
+  /**
+   * Serializes once and delivers to every subscriber of `topic`, except `except` when given.
+   * Returns the frame as sent, so a caller's own copy can reuse it.
+   */
+  publish(topic: string, packet: Packet, except?: Session): string
   subscribe(session: Session, topic: string): void
   unsubscribe(session: Session, topic: string): void
 }

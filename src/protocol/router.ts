@@ -149,8 +149,11 @@ export class Router {
     if (effects.login) await this.deps.completeLogin(ctx, effects.login)
     if (effects.reply) this.send(session, withListener(effects.reply, listener))
     if (effects.broadcast) {
-      bus.publish(effects.broadcast.topic, effects.broadcast.packet, session)
-      this.send(session, withListener(effects.broadcast.packet, listener))
+      const { topic, packet } = effects.broadcast
+      const data = bus.publish(topic, packet, session)
+      // The hot path: without a listener the caller's copy is the very frame the others got.
+      if (listener === undefined) session.ws.send(data)
+      else this.send(session, withListener(packet, listener))
     }
     for (const { topic, packet } of effects.publish ?? []) bus.publish(topic, packet)
     for (const { userId, packet } of effects.toFirstConnection ?? []) {
