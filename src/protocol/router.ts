@@ -72,6 +72,8 @@ export class Router {
       if (effects) await this.apply(ctx, effects, listener)
     } catch (error) {
       if (error instanceof ProtocolError) {
+        if (authed) this.deps.log.debug(`${spec.cmd} by ${session.user!.username} refused: ${error.message}`)
+        else this.deps.log.info(`connection ${session.id} ${spec.cmd} failed: ${error.message}`)
         const src = error.withSource ? spec.cmd : undefined
         this.send(session, authed ? withListener(errorPacket(error.message, src), listener) : authError(error.message))
         return

@@ -1,0 +1,806 @@
+#!/usr/bin/env bun
+/**
+ * The originchats benchmark (docs/BENCHMARKS.md): fan-out throughput and latency against a
+ * bare Bun pub/sub reference server, and message_new round trips on an empty vs a full database.
+ *
+ *   bun run bench [--scenario fanout|history|all] [--quick]
+ *                 [--clients C --senders S --messages M] [--workers K] [--window W] [--concurrency N]
+ *                 [--repeat R] [--no-pin] [--rounds N] [--prefill P] [--timeout SECONDS]
+ *                 [--json FILE] [--keep] [--profile DIR]
+ *
+ * --profile DIR writes a CPU profile (.cpuprofile and markdown) of every originchats server run.
+ *
+ * Everything runs on loopback; servers and client workers are child processes, killed on exit.
+ */
+import { Database } from 'bun:sqlite'
+import type { Server, Subprocess } from 'bun'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { Command, Done, Reply } from './clients.ts'
+
+const ROOT = resolve(import.meta.dir, '..')
+const DATABASE_FILE = 'originchats.db'
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    scenario: { type: 'string', default: 'all' },
+    quick: { type: 'boolean', default: false },
+    clients: { type: 'string' },
+    senders: { type: 'string' },
+    messages: { type: 'string' },
+    workers: { type: 'string' },
+    window: { type: 'string', default: '50' },
+    concurrency: { type: 'string', default: '32' },
+    repeat: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    prefill: { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+
+if (flags.help) {
+  console.log(readFileSync(import.meta.path, 'utf8').split('*/')[0]!.replace(/^#!.*\n\/\*\*\n/, '').replace(/^ \* ?/gm, ''))
+  process.exit(0)
+}
+
+function integer(name: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min) fail(`--${name}: expected an integer ≥ ${min}, got ${value}`)
+  return n
+}
+
+/** The CPUs this process may run on (`taskset -cp`), e.g. "0-3,8" → [0, 1, 2, 3, 8]. */
+function cpuList(tool: string | null): number[] | undefined {
+  if (!tool) return undefined
+  const out = Bun.spawnSync({ cmd: [tool, '-cp', String(process.pid)], stderr: 'ignore' }).stdout.toString()
+  const list = /list:\s*([\d,\-]+)/.exec(out)?.[1]
+  if (!list) return undefined
+  return list.split(',').flatMap((part) => {
+    const [from, to = from] = part.split('-').map(Number)
+    return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i)
+  })
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}`)
+  process.exit(1)
+}
+
+interface FanoutParams {
+  clients: number
+  senders: number
+  messages: number
+}
+
+const scenario = flags.scenario!
+if (!['fanout', 'history', 'all'].includes(scenario)) fail(`--scenario: fanout, history or all, not ${scenario}`)
+const quick = flags.quick!
+const explicit = flags.clients !== undefined || flags.senders !== undefined || flags.messages !== undefined
+const fanouts: FanoutParams[] = explicit
+  ? [{ clients: integer('clients', flags.clients, 100, 1), senders: integer('senders', flags.senders, 10, 1), messages: integer('messages', flags.messages, 200, 1) }]
+  : quick
+    ? [{ clients: 20, senders: 4, messages: 25 }]
+    : [
+        { clients: 100, senders: 10, messages: 200 },
+        { clients: 1000, senders: 5, messages: 100 },
+      ]
+for (const f of fanouts) if (f.senders > f.clients) fail('--senders cannot exceed --clients')
+const taskset = Bun.which('taskset')
+const allowedCpus = cpuList(taskset)
+const cores = allowedCpus?.length ?? cpus().length
+// One JS thread per worker on the cores the server does not use. Measured choice: docs/BENCHMARKS.md.
+const workerCount = integer('workers', flags.workers, Math.max(1, Math.min(4, cores - 1)), 1)
+const windowSize = integer('window', flags.window, 50, 1)
+const concurrency = integer('concurrency', flags.concurrency, 32, 1)
+const repeat = integer('repeat', flags.repeat, quick ? 1 : 3, 1)
+// The server gets one CPU to itself and the client workers share the rest, so neither steals the
+// other's core and "who is the bottleneck" shows in the CPU columns.
+const pinned = !flags['no-pin'] && taskset !== null && allowedCpus !== undefined && allowedCpus.length >= 2
+const serverCpus = pinned ? [taskset!, '-c', String(allowedCpus![0])] : []
+const clientCpus = pinned ? [taskset!, '-c', allowedCpus!.slice(1).join(',')] : []
+// The bench process itself (fake Rotur, history probes) stays off the server's core too.
+if (pinned) Bun.spawnSync({ cmd: [taskset!, '-a', '-p', '-c', allowedCpus!.slice(1).join(','), String(process.pid)], stdout: 'ignore', stderr: 'ignore' })
+const rounds = integer('rounds', flags.rounds, quick ? 200 : 2000, 1)
+const prefill = integer('prefill', flags.prefill, quick ? 5000 : 100_000, 0)
+const warmup = Math.min(200, Math.ceil(rounds / 10))
+const overallSeconds = integer('timeout', flags.timeout, quick ? 180 : 1200, 10)
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one is tracked and killed when the bench exits, however it exits.
+
+const children = new Set<Subprocess>()
+const serverPids = new Set<number>()
+
+const tempDirs = new Set<string>()
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'originchats-bench-'))
+  tempDirs.add(dir)
+  return dir
+}
+
+async function removeDir(dir: string) {
+  if (flags.keep) return
+  await rm(dir, { recursive: true, force: true })
+  tempDirs.delete(dir)
+}
+
+function killChildren() {
+  for (const pid of serverPids) tryKill(pid)
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  if (!flags.keep) for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+}
+
+function tryKill(pid: number) {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {}
+}
+
+process.on('exit', killChildren)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, stopping`)
+    process.exit(130)
+  })
+}
+setTimeout(() => {
+  console.error(`bench: the whole run exceeded --timeout ${overallSeconds}s; giving up`)
+  process.exit(3)
+}, overallSeconds * 1000).unref()
+
+const runDeadline = Date.now() + overallSeconds * 1000
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: Timer | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${(ms / 1000).toFixed(0)}s`)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fake Rotur: any validator is valid and names its user (v = username = id).
+
+const rotur: Server<undefined> = Bun.serve({
+  hostname: '127.0.0.1',
+  port: 0,
+  fetch(request) {
+    const url = new URL(request.url)
+    if (url.pathname !== '/validate') return new Response('not found', { status: 404 })
+    const name = url.searchParams.get('v') ?? ''
+    return Response.json(name ? { valid: true, id: name, username: name } : { valid: false })
+  },
+})
+const roturUrl = `http://127.0.0.1:${rotur.port}/validate`
+
+// ---------------------------------------------------------------------------------------------
+// Servers under test
+
+interface RunningServer {
+  url: string
+  pid: number
+  /** Settles when the server process ends. */
+  exited: Promise<number>
+  /** Graceful stop (SIGTERM), escalating to SIGKILL. */
+  stop(): Promise<void>
+}
+
+function ourConfig() {
+  return {
+    auth_mode: 'cracked',
+    rate_limiting: { enabled: false },
+    security: { max_connections_per_ip: 100_000, registrations_per_hour: 1_000_000, auth_failures_per_minute: 1_000_000 },
+    logging: { level: 'warn' },
+    websocket: { host: '127.0.0.1', port: 0, backpressure_limit: 64 * 1024 * 1024 },
+    rotur: { validate_url: roturUrl, timeout_ms: 30_000 },
+    server: { name: 'Bench', owner: { name: 'nobody-owns-the-bench' } },
+  }
+}
+
+async function spawnServer(cmd: string[], banner: RegExp, label: string): Promise<RunningServer> {
+  // `timeout` bounds the server's life even if this process is SIGKILLed; it forwards SIGTERM.
+  const lifetime = Math.max(10, Math.ceil((runDeadline - Date.now()) / 1000) + 30)
+  const wrapper = Bun.which('timeout')
+  const proc = Bun.spawn({
+    cmd: [...(wrapper ? [wrapper, '-k', '5', String(lifetime)] : []), ...serverCpus, ...cmd],
+    cwd: ROOT,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    stdin: 'ignore',
+  })
+  children.add(proc)
+  let stderrText = ''
+  void (async () => {
+    for await (const chunk of proc.stderr) if (stderrText.length < 20_000) stderrText += new TextDecoder().decode(chunk)
+  })()
+  const reader = proc.stdout.getReader()
+  let buffered = ''
+  const url = await within(
+    (async () => {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`${label} exited before listening (code ${await proc.exited}): ${stderrText.trim()}`)
+        buffered += new TextDecoder().decode(value)
+        const match = banner.exec(buffered)
+        if (match) return `ws://${match[1]}:${match[2]}/`
+      }
+    })(),
+    30_000,
+    `${label} start`,
+  )
+  // Keep draining stdout so the child never blocks on a full pipe.
+  void (async () => {
+    for (;;) if ((await reader.read()).done) return
+  })()
+  const pid = wrapper ? childPid(proc.pid) : proc.pid
+  serverPids.add(pid)
+  return {
+    url,
+    pid,
+    exited: proc.exited,
+    async stop() {
+      proc.kill('SIGTERM')
+      try {
+        await within(proc.exited, 15_000, `${label} stop`)
+      } catch {
+        tryKill(pid)
+        proc.kill('SIGKILL')
+        await proc.exited
+      }
+      serverPids.delete(pid)
+      children.delete(proc)
+      if (stderrText.trim()) console.error(`${label} stderr:\n${stderrText.trim().split('\n').slice(-10).join('\n')}`)
+    },
+  }
+}
+
+function alive(pid: number) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function childPid(parent: number): number {
+  const text = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim()
+  const pid = Number(text.split(/\s+/)[0])
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no child process under ${parent}`)
+  return pid
+}
+
+const profiling = flags.profile ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${resolve(flags.profile)}`] : []
+
+async function startOurs(dir: string): Promise<RunningServer> {
+  const config = join(dir, 'config.json')
+  await writeFile(config, JSON.stringify(ourConfig(), null, 2))
+  return spawnServer(
+    [process.execPath, ...profiling, 'src/cli.ts', 'serve', '--config', config, '--data', dir, '--port', '0'],
+    /serving on ws:\/\/([^:/\s]+):(\d+)\//,
+    'originchats',
+  )
+}
+
+function startReference(): Promise<RunningServer> {
+  return spawnServer(
+    [process.execPath, 'bench/reference-server.ts', '--port', '0', '--backpressure', String(64 * 1024 * 1024)],
+    /reference serving on ws:\/\/([^:/\s]+):(\d+)\//,
+    'reference',
+  )
+}
+
+interface ProcStats {
+  rssKiB: number
+  peakKiB: number
+  cpuSeconds: number
+}
+
+function procStats(pid: number): ProcStats {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN)
+  return { rssKiB: field('VmRSS'), peakKiB: field('VmHWM'), cpuSeconds: cpuSeconds(pid) }
+}
+
+/** On-CPU time of all live threads, in nanoseconds from schedstat (clock ticks are too coarse). */
+function cpuSeconds(pid: number): number {
+  let ns = 0
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+    } catch {}
+  }
+  return ns / 1e9
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client workers
+
+interface Worker {
+  proc: Subprocess
+  next(type: Reply['type']): Promise<Reply>
+  send(command: Command): void
+}
+
+function spawnWorker(): Worker {
+  const inbox: Reply[] = []
+  let waiter: { type: Reply['type']; resolve(r: Reply): void; reject(e: Error): void } | undefined
+  const settle = () => {
+    if (!waiter) return
+    const index = inbox.findIndex((r) => r.type === waiter!.type || r.type === 'failed')
+    if (index === -1) return
+    const [reply] = inbox.splice(index, 1)
+    const w = waiter
+    waiter = undefined
+    if (reply!.type === 'failed') w.reject(new Error(reply!.error))
+    else w.resolve(reply!)
+  }
+  const lifetime = Math.max(10_000, runDeadline - Date.now() + 10_000)
+  const proc = Bun.spawn({
+    cmd: [...clientCpus, process.execPath, 'bench/clients.ts', String(lifetime)],
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    ipc(message: Reply) {
+      inbox.push(message)
+      settle()
+    },
+  })
+  children.add(proc)
+  proc.exited.then((code) => {
+    if (waiter) waiter.reject(new Error(`client worker exited (${code})`))
+    waiter = undefined
+  })
+  return {
+    proc,
+    send: (command) => proc.send(command),
+    next(type) {
+      return new Promise((resolve, reject) => {
+        waiter = { type, resolve, reject }
+        settle()
+      })
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fan-out
+
+interface FanoutResult {
+  target: 'originchats' | 'reference'
+  params: FanoutParams
+  workers: number
+  connectMs: number
+  expected: number
+  received: number
+  complete: boolean
+  sendPhaseMs: number
+  deliveriesPerSecond: number
+  latency: Summary
+  server: ProcStats & { sendCpuSeconds: number }
+  /** CPU used by all client workers together over the send phase, in % of one core. */
+  clientCpuPercent: number
+  closedEarly: number
+  stored?: number
+  error?: string
+}
+
+interface Summary {
+  p50: number
+  p99: number
+  mean: number
+  max: number
+  n: number
+}
+
+function summarize(samples: Float64Array): Summary {
+  if (samples.length === 0) return { p50: NaN, p99: NaN, mean: NaN, max: NaN, n: 0 }
+  const sorted = samples.slice().sort()
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+  let sum = 0
+  for (const v of sorted) sum += v
+  return { p50: at(0.5), p99: at(0.99), mean: sum / sorted.length, max: sorted[sorted.length - 1]!, n: sorted.length }
+}
+
+async function fanout(target: FanoutResult['target'], params: FanoutParams): Promise<FanoutResult> {
+  const { clients, senders, messages } = params
+  const dir = await tempDir()
+  const workers: Worker[] = []
+  let server: RunningServer | undefined
+  const result: FanoutResult = {
+    target,
+    params,
+    workers: Math.min(workerCount, clients),
+    connectMs: NaN,
+    expected: senders * messages * clients,
+    received: 0,
+    complete: false,
+    sendPhaseMs: NaN,
+    deliveriesPerSecond: NaN,
+    latency: summarize(new Float64Array(0)),
+    server: { rssKiB: NaN, peakKiB: NaN, cpuSeconds: NaN, sendCpuSeconds: NaN },
+    clientCpuPercent: NaN,
+    closedEarly: 0,
+  }
+  try {
+    server = target === 'originchats' ? await startOurs(dir) : await startReference()
+    for (let i = 0; i < result.workers; i++) workers.push(spawnWorker())
+    // Round-robin, so the senders (clients 0..S-1) spread over the workers.
+    const shares = workers.map((_, w) => Array.from({ length: clients }, (_, i) => i).filter((i) => i % workers.length === w))
+
+    const connectStart = performance.now()
+    workers.forEach((worker, w) => worker.send({ type: 'connect', url: server!.url, ids: shares[w]!, senders, messages, window: windowSize, concurrency }))
+    await within(Promise.all(workers.map((w) => w.next('connected'))), 30_000 + clients * 100, `${target}: connect+auth of ${clients} clients`)
+    result.connectMs = performance.now() - connectStart
+
+    const cpuBefore = procStats(server.pid).cpuSeconds
+    const deliveryBudget = 30_000 + result.expected / 5
+    for (const worker of workers) worker.send({ type: 'send' })
+    let reports: Done[]
+    try {
+      const died = server.exited.then((code) => Promise.reject(new Error(`${target} server exited (${code}) during the send phase`)))
+      reports = (await within(Promise.race([Promise.all(workers.map((w) => w.next('done'))), died]), deliveryBudget, `${target}: deliveries`)) as Done[]
+    } catch (error) {
+      result.error = (error as Error).message
+      for (const worker of workers) worker.send({ type: 'report' })
+      reports = (await within(Promise.all(workers.map((w) => w.next('done'))), 10_000, `${target}: partial report`)) as Done[]
+    }
+    const stats = alive(server.pid) ? procStats(server.pid) : { rssKiB: NaN, peakKiB: NaN, cpuSeconds: NaN }
+    result.server = { ...stats, sendCpuSeconds: stats.cpuSeconds - cpuBefore }
+
+    result.received = reports.reduce((sum, r) => sum + r.received, 0)
+    result.complete = result.received === result.expected && reports.every((r) => r.complete)
+    const firstSend = Math.min(...reports.filter((r) => r.firstSend > 0).map((r) => r.firstSend))
+    const lastDelivery = Math.max(...reports.map((r) => r.lastDelivery))
+    result.sendPhaseMs = lastDelivery - firstSend
+    result.deliveriesPerSecond = result.received / (result.sendPhaseMs / 1000)
+    const all = new Float64Array(reports.reduce((sum, r) => sum + r.latencies.length, 0))
+    let offset = 0
+    for (const r of reports) {
+      all.set(r.latencies, offset)
+      offset += r.latencies.length
+    }
+    result.latency = summarize(all)
+    result.clientCpuPercent = (100 * reports.reduce((sum, r) => sum + r.cpuMs, 0)) / Math.max(...reports.map((r) => r.wallMs))
+    result.closedEarly = reports.reduce((sum, r) => sum + r.closedEarly, 0)
+
+    for (const worker of workers) worker.send({ type: 'close' })
+    await within(Promise.all(workers.map((w) => w.proc.exited)), 10_000, 'client workers exit').catch(() => {})
+    await server.stop()
+    server = undefined
+    if (target === 'originchats') result.stored = countStored(join(dir, DATABASE_FILE))
+  } catch (error) {
+    result.error = (error as Error).message
+  } finally {
+    for (const worker of workers) {
+      if (worker.proc.exitCode === null) worker.proc.kill('SIGKILL')
+      children.delete(worker.proc)
+    }
+    await server?.stop()
+    await removeDir(dir)
+  }
+  return result
+}
+
+function countStored(path: string): number {
+  const db = new Database(path, { readonly: true })
+  try {
+    return db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM messages WHERE channel = 'general' AND user GLOB 'bench*'`).get()!.n
+  } finally {
+    db.close()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// History: sequential round trips from one in-process client
+
+class Probe {
+  private waiting: { match: string; resolve(data: string): void } | undefined
+
+  private constructor(private readonly ws: WebSocket) {}
+
+  static open(url: string, name: string): Promise<Probe> {
+    return within(
+      new Promise<Probe>((resolve, reject) => {
+        const ws = new WebSocket(url)
+        const probe = new Probe(ws)
+        let ready = false
+        ws.onmessage = (event) => {
+          const data = event.data as string
+          if (ready) return probe.received(data)
+          const packet = JSON.parse(data) as { cmd?: string; val?: unknown }
+          if (packet.cmd === 'handshake') ws.send(JSON.stringify({ cmd: 'auth', validator: name }))
+          else if (packet.cmd === 'ready') {
+            ready = true
+            resolve(probe)
+          } else if (packet.cmd === 'auth_error') reject(new Error(`auth_error ${JSON.stringify(packet.val)}`))
+        }
+        ws.onclose = () => reject(new Error('probe closed before ready'))
+      }),
+      30_000,
+      'probe login',
+    )
+  }
+
+  private received(data: string) {
+    if (this.waiting && data.includes(this.waiting.match)) {
+      const { resolve } = this.waiting
+      this.waiting = undefined
+      resolve(data)
+    }
+  }
+
+  /** Milliseconds from send until a frame containing `match` arrives. */
+  async roundTrip(frame: string, match: string): Promise<number> {
+    const start = performance.now()
+    const answered = new Promise<string>((resolve) => {
+      this.waiting = { match, resolve }
+    })
+    this.ws.send(frame)
+    await within(answered, 10_000, 'round trip')
+    return performance.now() - start
+  }
+
+  close() {
+    this.ws.close(1000)
+  }
+}
+
+interface HistoryResult {
+  stored: number
+  messageNew: Summary
+  messagesGet: Summary
+  prefillMs?: number
+}
+
+/**
+ * Two servers side by side, one on an empty database and one on a pre-filled one, probed in
+ * alternation (A then B, then B then A, …) so drift on the machine hits both equally.
+ */
+async function history(preload: number): Promise<{ empty: HistoryResult; full: HistoryResult; error?: string }> {
+  const dirs = [await tempDir(), await tempDir()] as const
+  const none = summarize(new Float64Array(0))
+  const empty: HistoryResult = { stored: 0, messageNew: none, messagesGet: none }
+  const full: HistoryResult = { stored: preload, messageNew: none, messagesGet: none }
+  const servers: RunningServer[] = []
+  const probes: Probe[] = []
+  let error: string | undefined
+  try {
+    // The first start creates and migrates the database; then fill it behind the server's back.
+    await (await startOurs(dirs[1])).stop()
+    const start = performance.now()
+    fillMessages(join(dirs[1], DATABASE_FILE), preload)
+    full.prefillMs = performance.now() - start
+    for (const dir of dirs) servers.push(await startOurs(dir))
+    for (const server of servers) probes.push(await Probe.open(server.url, 'historian'))
+    const send = (i: number) => JSON.stringify({ cmd: 'message_new', channel: 'general', content: `round trip ${i}` })
+    const get = JSON.stringify({ cmd: 'messages_get', channel: 'general', limit: 100 })
+    const alternate = async (n: number, frame: (i: number) => string, match: string, into?: [Float64Array, Float64Array]) => {
+      for (let i = 0; i < n; i++) {
+        for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
+          const took = await probes[which]!.roundTrip(frame(i), match)
+          if (into) into[which]![i] = took
+        }
+      }
+    }
+    await alternate(warmup, send, '"cmd":"message_new"')
+    const news: [Float64Array, Float64Array] = [new Float64Array(rounds), new Float64Array(rounds)]
+    await alternate(rounds, send, '"cmd":"message_new"', news)
+    const gets: [Float64Array, Float64Array] = [new Float64Array(Math.max(1, Math.floor(rounds / 10))), new Float64Array(Math.max(1, Math.floor(rounds / 10)))]
+    await alternate(gets[0].length, () => get, '"cmd":"messages_get"', gets)
+    empty.messageNew = summarize(news[0])
+    full.messageNew = summarize(news[1])
+    empty.messagesGet = summarize(gets[0])
+    full.messagesGet = summarize(gets[1])
+  } catch (e) {
+    error = (e as Error).message
+  } finally {
+    for (const probe of probes) probe.close()
+    for (const server of servers) await server.stop()
+    for (const dir of dirs) await removeDir(dir)
+  }
+  return { empty, full, error }
+}
+
+const WORDS = 'the quick brown fox jumps over lazy dogs while chat servers fan out messages to many clients at once'.split(' ')
+
+function fillMessages(path: string, n: number) {
+  const db = new Database(path)
+  try {
+    db.run('PRAGMA journal_mode = WAL')
+    const insert = db.prepare('INSERT INTO messages (id, channel, thread, user, content, timestamp) VALUES (?, ?, ?, ?, ?, ?)')
+    const base = Date.now() / 1000 - n
+    db.transaction(() => {
+      for (let i = 0; i < n; i++) {
+        const words = Array.from({ length: 4 + (i % 12) }, (_, k) => WORDS[(i * 7 + k * 13) % WORDS.length])
+        insert.run(crypto.randomUUID(), 'general', '', `filler${i % 50}`, `${words.join(' ')} #${i}`, base + i)
+      }
+    })()
+  } finally {
+    db.close()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const ms = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(2)) : '—')
+const count = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—')
+const mib = (kib: number) => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(0)} MiB` : '—')
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+const percent = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(0)}%` : '—')
+
+/** The run with the median deliveries/s (the lower middle one for an even count). */
+function median(runs: FanoutResult[]): FanoutResult {
+  const sorted = [...runs].sort((a, b) => (a.deliveriesPerSecond || 0) - (b.deliveriesPerSecond || 0))
+  return sorted[Math.floor((sorted.length - 1) / 2)]!
+}
+
+const cpuPerDelivery = (r: FanoutResult) => r.server.sendCpuSeconds / r.received
+
+function fanoutTargetRatio(p: FanoutParams): number | undefined {
+  if (p.clients === 100 && p.senders === 10 && p.messages === 200) return 0.5
+  if (p.clients === 1000 && p.senders === 5 && p.messages === 100) return 0.8
+  return undefined
+}
+
+function bunRevision() {
+  return `${Bun.version}${Bun.revision ? ` (${Bun.revision.slice(0, 9)})` : ''}`
+}
+
+async function main() {
+  const model = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU'
+  const placement = pinned ? `server on CPU ${allowedCpus![0]}, clients on CPU ${allowedCpus!.slice(1).join(',')}` : 'not pinned'
+  console.log(`originchats bench — ${cores} cores (${model}), bun ${bunRevision()}, ${workerCount} client worker(s), window ${windowSize}, ${placement}`)
+  let failed = false
+  const output: Record<string, unknown> = { machine: { cores, model, bun: Bun.version }, workers: workerCount, window: windowSize, pinned }
+
+  if (scenario !== 'history') {
+    const outcomes: Array<{ params: FanoutParams; ours: FanoutResult[]; reference: FanoutResult[] }> = []
+    for (const params of fanouts) {
+      const label = `C=${params.clients} S=${params.senders} M=${params.messages}`
+      const outcome = { params, ours: [] as FanoutResult[], reference: [] as FanoutResult[] }
+      for (let run = 0; run < repeat; run++) {
+        // Alternate which server goes first, so neither always gets the warmer machine.
+        const order = run % 2 === 0 ? (['originchats', 'reference'] as const) : (['reference', 'originchats'] as const)
+        for (const target of order) {
+          console.log(`fan-out ${label} run ${run + 1}/${repeat}: ${target}…`)
+          const r = await fanout(target, params)
+          if (r.error) console.log(`  ${target}: ERROR ${r.error}`)
+          if (!r.complete) failed = true
+          if (r.stored !== undefined && r.stored !== params.senders * params.messages) failed = true
+          ;(target === 'originchats' ? outcome.ours : outcome.reference).push(r)
+        }
+      }
+      outcomes.push(outcome)
+    }
+    console.log('\nFan-out (deliveries = message_new frames received by all clients; latency = send → receive)')
+    if (repeat > 1) console.log(`Each row is the median of ${repeat} runs by deliveries/s; "range" spans all runs.`)
+    const rows = outcomes.flatMap(({ ours, reference }) =>
+      [ours, reference].map((runs) => {
+        const r = median(runs)
+        return [
+          `C=${r.params.clients} S=${r.params.senders} M=${r.params.messages}`,
+          r.target,
+          ms(r.connectMs),
+          `${count(r.received)}/${count(r.expected)}${runs.every((x) => x.complete) ? '' : ' ✗'}`,
+          count(r.deliveriesPerSecond),
+          `${count(Math.min(...runs.map((x) => x.deliveriesPerSecond)))}–${count(Math.max(...runs.map((x) => x.deliveriesPerSecond)))}`,
+          ms(r.latency.p50),
+          ms(r.latency.p99),
+          mib(r.server.rssKiB),
+          mib(r.server.peakKiB),
+          percent(r.server.sendCpuSeconds / (r.sendPhaseMs / 1000)),
+          ((r.server.sendCpuSeconds * 1e6) / r.received).toFixed(2),
+          percent(r.clientCpuPercent / 100),
+          r.stored === undefined ? '—' : runs.map((x) => `${count(x.stored ?? NaN)}`).join(','),
+        ]
+      }),
+    )
+    console.log(
+      table(
+        ['params', 'server', 'connect+auth ms', 'received/expected', 'deliveries/s', 'range', 'p50 ms', 'p99 ms', 'RSS', 'peak RSS', 'srv CPU', 'srv µs/deliv', 'client CPU', 'stored'],
+        rows,
+      ),
+    )
+    console.log('')
+    for (const { params, ours, reference } of outcomes) {
+      const ratio = median(ours).deliveriesPerSecond / median(reference).deliveriesPerSecond
+      const cpuRatio = cpuPerDelivery(median(reference)) / cpuPerDelivery(median(ours))
+      const target = fanoutTargetRatio(params)
+      const verdict = target === undefined ? '' : ` (target ≥ ${target}×: ${ratio >= target ? 'met' : 'MISSED'})`
+      console.log(
+        `C=${params.clients} S=${params.senders} M=${params.messages}: originchats/reference deliveries/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'}×${verdict}; ` +
+          `server CPU per delivery, reference ÷ originchats = ${Number.isFinite(cpuRatio) ? cpuRatio.toFixed(2) : '—'}×`,
+      )
+    }
+    output.fanout = outcomes.map(({ params, ours, reference }) => ({
+      params,
+      ratio: median(ours).deliveriesPerSecond / median(reference).deliveriesPerSecond,
+      ours,
+      reference,
+    }))
+  }
+
+  if (scenario !== 'fanout') {
+    console.log(`\nhistory: ${rounds} sequential message_new round trips (after ${warmup} warm-up) each on an empty and a ${count(prefill)}-message database, alternating…`)
+    const { empty, full, error } = await history(prefill)
+    if (error) {
+      console.log(`  history: ERROR ${error}`)
+      failed = true
+    }
+    if (full.prefillMs !== undefined) console.log(`(pre-fill took ${ms(full.prefillMs)} ms)`)
+    console.log('\nHistory (one client; round trip = send → own echo / reply)')
+    const row = (label: string, r: HistoryResult) => [
+      label,
+      ms(r.messageNew.p50),
+      ms(r.messageNew.p99),
+      ms(r.messageNew.mean),
+      ms(r.messagesGet.p50),
+      ms(r.messagesGet.p99),
+      ms(r.messagesGet.mean),
+    ]
+    const ratio = (f: (s: HistoryResult) => number) => `${(f(full) / f(empty)).toFixed(2)}×`
+    console.log(
+      table(
+        ['stored messages', 'message_new p50', 'p99', 'mean', `messages_get(100) p50`, 'p99', 'mean'],
+        [
+          row(count(empty.stored), empty),
+          row(count(full.stored), full),
+          [
+            'ratio',
+            ratio((r) => r.messageNew.p50),
+            ratio((r) => r.messageNew.p99),
+            ratio((r) => r.messageNew.mean),
+            ratio((r) => r.messagesGet.p50),
+            ratio((r) => r.messagesGet.p99),
+            ratio((r) => r.messagesGet.mean),
+          ],
+        ],
+      ),
+    )
+    const meanRatio = full.messageNew.mean / empty.messageNew.mean
+    const p50Ratio = full.messageNew.p50 / empty.messageNew.p50
+    if (prefill >= 100_000) {
+      console.log(`\nmessage_new at ${count(prefill)} vs empty: p50 ${p50Ratio.toFixed(2)}×, mean ${meanRatio.toFixed(2)}× (target ≤ 1.2×: ${Math.max(p50Ratio, meanRatio) <= 1.2 ? 'met' : 'MISSED'})`)
+    }
+    output.history = { empty, full, rounds, warmup, prefill }
+  }
+
+  if (flags.json) await writeFile(flags.json, JSON.stringify(output, (_, v) => (v instanceof Float64Array ? undefined : v), 2))
+  return failed ? 1 : 0
+}
+
+main().then(
+  (code) => {
+    rotur.stop(true)
+    process.exit(code)
+  },
+  (error) => {
+    console.error(`bench: ${(error as Error)?.stack ?? error}`)
+    process.exit(1)
+  },
+)
