@@ -50,7 +50,7 @@ export function createApp(options: AppOptions): App {
     authFailures: new AddressLimiter(() => config.security.auth_failures_per_minute, 60_000),
     registrations: new AddressLimiter(() => config.security.registrations_per_hour, 3_600_000),
   }
-  const context = (session: Session): Context => ({
+  const context = (session: Session, release: () => void): Context => ({
     config,
     store,
     session,
@@ -60,6 +60,7 @@ export function createApp(options: AppOptions): App {
     services,
     log,
     roles: async () => new Map((await store.roles.list()).map((role) => [role.name, role])),
+    release,
   })
   const router = new Router({
     commands: allCommands,
@@ -81,7 +82,7 @@ export function createApp(options: AppOptions): App {
       clearInterval(heartbeat)
       const sessions = [...hub.sockets]
       for (const session of sessions) session.ws.close(CloseCode.goingAway, 'Server shutting down')
-      await Promise.all(sessions.map((session) => session.queue))
+      await Promise.all(sessions.map((session) => session.queue.then(() => session.answered)))
       await server.stop(true)
       store.close()
       log.info('originchats stopped')

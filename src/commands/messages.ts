@@ -73,7 +73,9 @@ export const messageNew = defineCommand({
     if (replied) draft.reply_to = { id: replied.id, user: replied.user }
     if (typeof p.ping === 'boolean') draft.ping = p.ping
     if (Array.isArray(p.embeds) && p.embeds.length > 0) draft.embeds = p.embeds
-    const stored = await ctx.store.messages.insert(draft)
+    const inserted = ctx.store.messages.insert(draft)
+    ctx.release()
+    const stored = await inserted
     const repliedName = replied && p.ping !== false ? await usernameOf(replied.user, ctx.store.users) : undefined
     const message = { ...(await messageView(stored, ctx.store.users)), pings: await findPings(stored.content, ctx.store.users, repliedName) }
     return {

@@ -62,10 +62,10 @@ export function startServer(deps: NetDeps, port: number): Server<Session> {
           return
         }
         session.queued++
-        session.queue = session.queue
-          .then(() => router.dispatch(session, frame))
-          .catch((error) => log.error(`connection ${session.id}: ${error}`))
-          .finally(() => session.queued--)
+        session.queue = session.queue.then(() => {
+          session.queued--
+          return router.dispatch(session, frame)
+        })
       },
       close(socket: ServerWebSocket<Session>, code: number) {
         presence.closed(socket.data, code)

@@ -16,9 +16,12 @@ export interface Session {
   user: SessionUser | null
   /** Channel names this socket is subscribed to; kept equal to what its user may view. */
   channels: Set<string>
-  /** Frames are handled one at a time per connection, in arrival order. */
+  /** Frames start one at a time per connection, in arrival order (see Router.dispatch). */
   queue: Promise<void>
+  /** Frames waiting to start. */
   queued: number
+  /** Settles when every answer of the frames started so far has been sent, in order. */
+  answered: Promise<void>
   ws: ServerWebSocket<Session>
 }
 
@@ -34,5 +37,6 @@ export function newSession(address: string): Omit<Session, 'ws'> {
     channels: new Set(),
     queue: Promise.resolve(),
     queued: 0,
+    answered: Promise.resolve(),
   }
 }

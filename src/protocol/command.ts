@@ -22,6 +22,12 @@ export interface Context {
   log: Logger
   /** Current roles by name, for server-permission checks and colours. */
   roles(): Promise<Map<string, RoleRecord>>
+  /**
+   * Lets this connection's next frame start before this command finishes (its answers still go
+   * out in order). Called once a command's write is queued, so a client's pipelined messages
+   * share one group commit instead of waiting for each other's.
+   */
+  release(): void
 }
 
 /** Authentication helpers shared by every connection. */

@@ -20,7 +20,7 @@ export interface RouterDeps {
   hub: Hub
   log: Logger
   /** A fresh context for each frame, so config reloads apply at once. */
-  context(session: Session): Context
+  context(session: Session, release: () => void): Context
   /** Runs the success sequence once a login effect is produced. */
   completeLogin(ctx: Context, login: NonNullable<Effects['login']>): Promise<void>
 }
@@ -48,58 +48,77 @@ export class Router {
     return [...this.table.keys()]
   }
 
-  async dispatch(session: Session, frame: string | Buffer): Promise<void> {
-    const packet = this.parse(session, frame)
-    if (!packet) return
+  /**
+   * Handles one frame. Resolves when the connection's next frame may start: when this one is
+   * done, or earlier once the command calls `ctx.release()`. Whatever happens, this frame's
+   * answers leave after those of every earlier frame of the connection.
+   */
+  dispatch(session: Session, frame: string | Buffer): Promise<void> {
+    const earlier = session.answered
+    let answered!: () => void
+    session.answered = new Promise<void>((resolve) => (answered = resolve))
+    return new Promise<void>((release) => {
+      this.evaluate(session, frame, release)
+        .then(async (outcome) => {
+          await earlier
+          await this.deliver(session, outcome)
+        })
+        .catch((error) => this.deps.log.error(`connection ${session.id}: ${(error as Error)?.stack ?? error}`))
+        .finally(() => {
+          answered()
+          release()
+        })
+    })
+  }
+
+  private async evaluate(session: Session, frame: string | Buffer, release: () => void): Promise<Outcome> {
+    const parsed = this.parse(frame)
+    if ('refusal' in parsed) return { send: parsed.refusal }
+    const packet = parsed.packet
     const cmd = packet.cmd
     const listener = typeof packet.listener === 'string' ? packet.listener : undefined
     const entry = typeof cmd === 'string' ? this.table.get(cmd) : undefined
     const authed = session.user !== null
-    if (!authed && entry?.spec.auth !== 'guest') {
-      this.send(session, authError(E.authRequired))
-      return
-    }
+    if (!authed && entry?.spec.auth !== 'guest') return { send: authError(E.authRequired) }
     if (!entry || (authed && entry.spec.auth === 'guest')) {
       // Upstream prints Python's None for a missing cmd, and drops `src` in that case only.
-      if (cmd === undefined) this.send(session, withListener(errorPacket(E.unknownCommand('None')), listener))
-      else this.send(session, withListener(errorPacket(E.unknownCommand(String(cmd)), String(cmd)), listener))
-      return
+      if (cmd === undefined) return { send: withListener(errorPacket(E.unknownCommand('None')), listener) }
+      return { send: withListener(errorPacket(E.unknownCommand(String(cmd)), String(cmd)), listener) }
     }
     const { spec, check } = entry
-    const ctx = this.deps.context(session)
+    const ctx = this.deps.context(session, release)
     try {
-      const effects = authed ? await this.runUser(ctx, spec, check, packet, listener) : await this.runGuest(ctx, spec, check, packet)
-      if (effects) await this.apply(ctx, effects, listener)
+      const effects = authed ? await this.runUser(ctx, spec, check, packet) : await this.runGuest(ctx, spec, check, packet)
+      return { ctx, effects, listener }
     } catch (error) {
+      if (error instanceof RateLimited) return { send: withListener(error.packet, listener) }
       if (error instanceof ProtocolError) {
         if (authed) this.deps.log.debug(`${spec.cmd} by ${session.user!.username} refused: ${error.message}`)
         else this.deps.log.info(`connection ${session.id} ${spec.cmd} failed: ${error.message}`)
         const src = error.withSource ? spec.cmd : undefined
-        this.send(session, authed ? withListener(errorPacket(error.message, src), listener) : authError(error.message))
-        return
+        return { send: authed ? withListener(errorPacket(error.message, src), listener) : authError(error.message) }
       }
       this.deps.log.error(`${spec.cmd} failed for ${session.user?.username ?? `connection ${session.id}`}: ${(error as Error)?.stack ?? error}`)
-      this.send(session, authed ? withListener(errorPacket(E.internal, spec.cmd), listener) : authError(E.internal))
+      return { send: authed ? withListener(errorPacket(E.internal, spec.cmd), listener) : authError(E.internal) }
     }
   }
 
-  private parse(session: Session, frame: string | Buffer): Packet | undefined {
-    if (typeof frame !== 'string') {
-      this.send(session, errorPacket(E.binaryFrame))
-      return undefined
-    }
+  private async deliver(session: Session, outcome: Outcome) {
+    if ('send' in outcome) this.send(session, outcome.send)
+    else await this.apply(outcome.ctx, outcome.effects, outcome.listener)
+  }
+
+  /** The request object, or the error packet that answers an unusable frame. */
+  private parse(frame: string | Buffer): { packet: Packet } | { refusal: Packet } {
+    if (typeof frame !== 'string') return { refusal: errorPacket(E.binaryFrame) }
     let value: unknown
     try {
       value = JSON.parse(frame)
     } catch {
-      this.send(session, errorPacket(E.invalidJson))
-      return undefined
+      return { refusal: errorPacket(E.invalidJson) }
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      this.send(session, errorPacket(E.notAnObject(pythonType(value))))
-      return undefined
-    }
-    return value as Packet
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return { refusal: errorPacket(E.notAnObject(pythonType(value))) }
+    return { packet: value as Packet }
   }
 
   private async runGuest(ctx: Context, spec: AnyCommand, check: TypeCheck<TSchema>, packet: Packet) {
@@ -108,16 +127,15 @@ export class Router {
     return (spec.run as (ctx: Context, p: unknown) => Effects | Promise<Effects>)(ctx, packet)
   }
 
-  /** Returns undefined when the rate limiter already answered. */
-  private async runUser(ctx: Context, spec: AnyCommand, check: TypeCheck<TSchema>, packet: Packet, listener?: string) {
+  private async runUser(ctx: Context, spec: AnyCommand, check: TypeCheck<TSchema>, packet: Packet) {
     const user = await ctx.store.users.get(ctx.session.user!.id)
     if (!user || user.roles.length === 0) throw new ProtocolError(E.rolesNotFound, false)
     const userCtx: UserContext = { ...ctx, user }
-    if (spec.rateLimit === 'first' && !this.allowed(userCtx, spec, listener)) return undefined
+    if (spec.rateLimit === 'first') this.consumeRate(userCtx, spec)
     if (spec.requires) await this.checkRequirement(userCtx, spec.requires)
     this.checkSchema(spec, check, packet)
     await spec.validate?.(userCtx, packet)
-    if (spec.rateLimit === 'validated' && !this.allowed(userCtx, spec, listener)) return undefined
+    if (spec.rateLimit === 'validated') this.consumeRate(userCtx, spec)
     return (spec.run as (ctx: UserContext, p: unknown) => Effects | Promise<Effects>)(userCtx, packet)
   }
 
@@ -137,12 +155,11 @@ export class Router {
     }
   }
 
-  private allowed(ctx: UserContext, spec: AnyCommand, listener?: string): boolean {
-    if (!ctx.config.rate_limiting.enabled) return true
+  /** The limiter answers with a `rate_limit` packet instead of the command's reply. */
+  private consumeRate(ctx: UserContext, spec: AnyCommand) {
+    if (!ctx.config.rate_limiting.enabled) return
     const decision = ctx.limiter.check(ctx.user.id)
-    if (decision.allowed) return true
-    this.send(ctx.session, withListener(rateLimitPacket(decision.wait, spec.rateLimitReason ? decision.reason : undefined), listener))
-    return false
+    if (!decision.allowed) throw new RateLimited(rateLimitPacket(decision.wait, spec.rateLimitReason ? decision.reason : undefined))
   }
 
   private async apply(ctx: Context, effects: Effects, listener?: string) {
@@ -170,6 +187,12 @@ export class Router {
     this.deps.hub.send(session, packet)
   }
 }
+
+class RateLimited {
+  constructor(readonly packet: Packet) {}
+}
+
+type Outcome = { send: Packet } | { ctx: Context; effects: Effects; listener?: string }
 
 function withListener(packet: Packet, listener: string | undefined): Packet {
   return listener === undefined ? packet : { ...packet, listener }

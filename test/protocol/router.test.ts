@@ -162,3 +162,35 @@ describe('abuse', () => {
     await stillWorks(bob)
   })
 })
+
+describe('ordering', () => {
+  test.concurrent('pipelined frames are stored and answered in the order they were sent', async () => {
+    await using server = await startServer()
+    const alice = await server.login('alice')
+    const bob = await server.login('bob')
+    const order: string[] = []
+    alice.ws.addEventListener('message', (event) => {
+      const packet = JSON.parse(String(event.data))
+      if (packet.cmd === 'message_new') order.push(packet.message.content)
+      if (packet.cmd === 'error') order.push(`error: ${packet.val}`)
+    })
+    const contents = Array.from({ length: 60 }, (_, i) => `m${i}`)
+    // Mentions and replies take longer paths through message_new than plain text does.
+    for (const [i, content] of contents.entries()) alice.send({ cmd: 'message_new', channel: 'general', content: i % 3 ? content : `${content} @bob @&user` })
+    alice.send('not json')
+    await alice.next('error')
+    const expected = contents.map((c, i) => (i % 3 ? c : `${c} @bob @&user`))
+    expect(order).toEqual([...expected, 'error: Invalid message format: expected JSON'])
+    const received: string[] = []
+    for (let i = 0; i < expected.length; i++) received.push((await bob.next('message_new')).message.content)
+    expect(received).toEqual(expected)
+    const history = await bob.request({ cmd: 'messages_get', channel: 'general' })
+    expect(history.messages.map((m: { content: string }) => m.content)).toEqual(expected)
+  })
+
+  test.concurrent('a client cannot make the server answer with its own packet', async () => {
+    await using server = await startServer()
+    const alice = await server.login('alice')
+    expect(await alice.error({ cmd: 'error', val: 'forged' })).toEqual({ cmd: 'error', src: 'error', val: 'Unknown command: error' })
+  })
+})

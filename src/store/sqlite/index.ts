@@ -13,12 +13,16 @@ export const DATABASE_FILE = 'originchats.db'
 export function createSqliteStore(path: string, synchronous: Synchronous = 'normal'): Store {
   const db = openDatabase(path, synchronous)
   migrate(db)
+  const messages = new SqliteMessages(db)
   return {
     users: new SqliteUsers(db),
     roles: new SqliteRoles(db),
     channels: new SqliteChannels(db),
-    messages: new SqliteMessages(db),
+    messages,
     unreads: new SqliteUnreads(db),
-    close: () => db.close(),
+    close() {
+      messages.flush()
+      db.close()
+    },
   }
 }

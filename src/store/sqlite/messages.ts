@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { MessagePage, MessageRecord, MessageRepo, NewMessage, Target } from '../types.ts'
+import { GroupCommit } from './group-commit.ts'
 
 interface Row {
   seq: number
@@ -27,6 +28,7 @@ const nowSeconds = () => Math.round((performance.timeOrigin + performance.now())
 
 export class SqliteMessages implements MessageRepo {
   private readonly q
+  private readonly inserts: GroupCommit<MessageRecord>
 
   constructor(private readonly db: Database) {
     const sql = (text: string) => db.query<Row, (string | number)[]>(text)
@@ -52,22 +54,28 @@ export class SqliteMessages implements MessageRepo {
       setReactions: db.prepare('UPDATE messages SET reactions = ? WHERE id = ?'),
       setPinned: db.prepare('UPDATE messages SET pinned = ? WHERE id = ? AND channel = ? AND thread = ?'),
     }
+    this.inserts = new GroupCommit<MessageRecord>(db, (record) => {
+      this.q.insert.run(
+        record.id,
+        record.channel,
+        record.thread_id ?? '',
+        record.user,
+        record.content,
+        record.timestamp,
+        record.reply_to?.id ?? null,
+        record.reply_to?.user ?? null,
+        extraOf(record),
+      )
+    })
   }
 
-  async insert(message: NewMessage): Promise<MessageRecord> {
-    const record: MessageRecord = { ...message, id: crypto.randomUUID(), timestamp: nowSeconds() }
-    this.q.insert.run(
-      record.id,
-      record.channel,
-      record.thread_id ?? '',
-      record.user,
-      record.content,
-      record.timestamp,
-      record.reply_to?.id ?? null,
-      record.reply_to?.user ?? null,
-      extraOf(record),
-    )
-    return record
+  insert(message: NewMessage): Promise<MessageRecord> {
+    return this.inserts.add({ ...message, id: crypto.randomUUID(), timestamp: nowSeconds() })
+  }
+
+  /** Writes inserts still waiting for their group commit (before the database closes). */
+  flush() {
+    this.inserts.flush()
   }
 
   async get(target: Target, id: string) {
