@@ -66,7 +66,7 @@ async function serve(options: { config?: string; data?: string; port?: string })
   }
   const base = dirname(configPath)
   const dataDir = options.data ? resolve(options.data) : isAbsolute(config.storage.data_dir) ? config.storage.data_dir : join(base, config.storage.data_dir)
-  const app = createApp({ config, databasePath: join(dataDir, DATABASE_FILE), port })
+  const app = createApp({ config, configPath, databasePath: join(dataDir, DATABASE_FILE), port })
   // Tests and scripts read this line to find the bound port.
   console.log(`originchats ${pkg.version} serving on ${app.url} (data: ${dataDir})`)
   await new Promise<void>((done) => {

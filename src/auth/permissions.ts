@@ -73,3 +73,43 @@ export function colorOf(roles: readonly string[], known: ReadonlyMap<string, Rol
   const first = roles[0]
   return (first !== undefined && known.get(first)?.color) || null
 }
+
+/** Roles nobody but the owner may manage, and roles that cannot be deleted or self-assigned. */
+export const PROTECTED_ROLES = ['owner', 'admin'] as const
+export const SYSTEM_ROLES = ['owner', 'admin', 'user'] as const
+export const NOT_SELF_ASSIGNABLE = ['owner', 'admin', 'moderator'] as const
+
+const UNKNOWN_RANK = 9999
+
+/** The actor's best (lowest) position; roles that no longer exist rank last. */
+export function bestPosition(roles: readonly string[], known: ReadonlyMap<string, RoleRecord>): number {
+  return Math.min(UNKNOWN_RANK, ...roles.map((name) => known.get(name)?.position ?? UNKNOWN_RANK))
+}
+
+/**
+ * The role hierarchy of data.md §5.3: the error text that forbids `actorRoles` from managing
+ * role `target`, or undefined when allowed. The owner may manage everything.
+ */
+export function roleManagementError(actorRoles: readonly string[], target: string, known: ReadonlyMap<string, RoleRecord>): string | undefined {
+  if (!hasPermission(actorRoles, 'manage_roles', known)) return "Missing 'manage_roles' permission"
+  if (actorRoles.length === 0) return 'No roles found'
+  if (actorRoles.includes('owner')) return undefined
+  const role = known.get(target)
+  if (!role) return `Role '${target}' not found`
+  if (role.position <= bestPosition(actorRoles, known)) return 'Cannot manage roles at or above your position'
+  if ((PROTECTED_ROLES as readonly string[]).includes(target)) return `Cannot manage protected role '${target}'`
+  return undefined
+}
+
+/** Assigning or removing `role` on a user: the hierarchy, and only the owner touches an owner's roles. */
+export function roleAssignmentError(
+  actorRoles: readonly string[],
+  targetRoles: readonly string[],
+  role: string,
+  known: ReadonlyMap<string, RoleRecord>,
+): string | undefined {
+  const error = roleManagementError(actorRoles, role, known)
+  if (error) return error
+  if (!actorRoles.includes('owner') && targetRoles.includes('owner')) return 'Cannot modify roles of the server owner'
+  return undefined
+}

@@ -39,6 +39,24 @@ export const Config = T.Object(
       },
       Open,
     ),
+    modlog: T.Object(
+      {
+        enabled: T.Boolean({ default: true }),
+        /** Days an entry is kept, per category; `default` for categories not listed. */
+        retention: T.Object(
+          {
+            default: T.Number({ minimum: 0, default: 90 }),
+            user_moderation: T.Number({ minimum: 0, default: 365 }),
+            role_management: T.Number({ minimum: 0, default: 365 }),
+            channel_management: T.Number({ minimum: 0, default: 180 }),
+            message_moderation: T.Number({ minimum: 0, default: 90 }),
+            server_management: T.Number({ minimum: 0, default: 180 }),
+          },
+          Open,
+        ),
+      },
+      Open,
+    ),
     DB: T.Object(
       {
         users: T.Object(

@@ -1,20 +1,26 @@
+import type { Session } from '../net/session.ts'
+
 /** What `plugins_list` shows for each plugin (plugins.md §1). */
 export interface PluginInfo {
-  name: string
-  description: string
+  name?: string
+  description?: string
   handles: string[]
+  [key: string]: unknown
 }
 
-/**
- * The loaded plugins. This issue ships the registry with no plugin sources, so the list is
- * empty and reloading "all" succeeds trivially; the loader arrives with the owner-operations work.
- */
+/** The loaded plugins, as commands see them. */
 export interface PluginRegistry {
   list(): Record<string, PluginInfo>
   /** Reloads one plugin by name, or all of them; false when the name is unknown or fails to load. */
   reload(name?: string): Promise<boolean>
+  /**
+   * Tells every plugin that handles `event`. Never throws and never waits for a plugin: a
+   * plugin that fails or hangs is reported and the caller carries on.
+   */
+  emit(event: string, session: Session | null, data: Record<string, unknown>): void
 }
 
+/** No plugins at all: for tools that open the store without serving. */
 export class EmptyPluginRegistry implements PluginRegistry {
   list() {
     return {}
@@ -23,4 +29,6 @@ export class EmptyPluginRegistry implements PluginRegistry {
   async reload(name?: string) {
     return name === undefined
   }
+
+  emit() {}
 }

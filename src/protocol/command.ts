@@ -8,6 +8,8 @@ import type { Hub } from '../net/hub.ts'
 import type { Session } from '../net/session.ts'
 import type { PluginRegistry } from '../plugins/registry.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
+import type { Audit } from '../audit/modlog.ts'
+import type { LiveConfig } from '../config/live.ts'
 import type { Packet } from './errors.ts'
 
 /** What a command may read. It never writes to a socket: it returns Effects instead. */
@@ -37,6 +39,8 @@ export interface Services {
   authFailures: AddressLimiter
   /** Accounts created per address. */
   registrations: AddressLimiter
+  /** The configuration in force, for commands that change it (`server_update`). */
+  settings: LiveConfig
 }
 
 /** Context of an authenticated command: the caller's current stored record. */
@@ -71,14 +75,20 @@ export interface Effects {
   refreshAccess?: string[]
   /** Send each listed user's sockets `packet` (if any), then close them. */
   disconnect?: Array<{ userId: string; packet?: Packet }>
+  /** The channel list changed: resubscribe everyone and send each user their new `channels_get`. */
+  channelsChanged?: boolean
+  /** Moderation-log entries, recorded with the caller as actor (when `modlog.enabled`). */
+  audit?: Audit[]
+  /** Plugin events (plugins.md §2), fired once everything else is applied. */
+  events?: Array<{ name: string; data: Record<string, unknown> }>
 }
 
 /**
  * Who may call a command, checked by the router before the schema (upstream checks these
  * first). `role` is a literal role name (no administrator bypass); `permission` is a server
- * permission (owner and administrator pass).
+ * permission (owner and administrator pass); `anyPermission` passes with any one of them.
  */
-export type Requirement = { role: 'owner' } | { permission: string }
+export type Requirement = { role: 'owner' } | { permission: string } | { anyPermission: string[] }
 
 export interface CommandSpec<S extends TSchema = TSchema> {
   cmd: string

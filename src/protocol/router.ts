@@ -1,7 +1,11 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { TSchema } from '@sinclair/typebox'
 import type { Bus } from '../bus/types.ts'
+import { record } from '../audit/modlog.ts'
 import { hasPermission } from '../auth/permissions.ts'
+import { topics } from '../net/topics.ts'
+import type { Store } from '../store/types.ts'
+import { visibleChannels } from '../views/channels.ts'
 import type { Logger } from '../log.ts'
 import type { Hub } from '../net/hub.ts'
 import type { Session } from '../net/session.ts'
@@ -18,6 +22,7 @@ export interface RouterDeps {
   commands: AnyCommand[]
   bus: Bus
   hub: Hub
+  store: Store
   log: Logger
   /** A fresh context for each frame, so config reloads apply at once. */
   context(session: Session, release: () => void): Context
@@ -150,8 +155,10 @@ export class Router {
       if (!ctx.user.roles.includes(requirement.role)) throw new ProtocolError(E.roleRequired(requirement.role), false)
       return
     }
-    if (!hasPermission(ctx.user.roles, requirement.permission, await ctx.roles())) {
-      throw new ProtocolError(E.permissionRequired(requirement.permission), true)
+    const known = await ctx.roles()
+    const wanted = 'permission' in requirement ? [requirement.permission] : requirement.anyPermission
+    if (!wanted.some((permission) => hasPermission(ctx.user.roles, permission, known))) {
+      throw new ProtocolError(E.permissionRequired(wanted.join("' or '")), true)
     }
   }
 
@@ -180,7 +187,23 @@ export class Router {
       if (first) hub.send(first, packet)
     }
     if (effects.refreshAccess) await hub.refreshUsers(effects.refreshAccess)
+    if (effects.channelsChanged) await this.pushChannelLists()
     for (const { userId, packet } of effects.disconnect ?? []) hub.disconnectUser(userId, packet)
+    if (effects.audit && ctx.session.user) {
+      const actor = await ctx.store.users.get(ctx.session.user.id)
+      for (const audit of actor ? effects.audit : []) await record(ctx.store.modlog, ctx.config, actor!, audit)
+    }
+    for (const { name, data } of effects.events ?? []) ctx.plugins.emit(name, session, data)
+  }
+
+  /** Upstream left other clients' channel lists stale (commands.md §5.0); each user gets theirs. */
+  private async pushChannelLists() {
+    const { hub, bus, store } = this.deps
+    await hub.refreshAll()
+    for (const userId of hub.onlineUserIds()) {
+      const user = await store.users.get(userId)
+      if (user) bus.publish(topics.user(userId), { cmd: 'channels_get', val: await visibleChannels(store, user.roles) })
+    }
   }
 
   private send(session: Session, packet: Packet) {

@@ -96,6 +96,16 @@ export interface RoleRepo {
   /** In rank order (position ascending). */
   list(): Promise<RoleRecord[]>
   count(): Promise<number>
+  insert(role: RoleRecord): Promise<void>
+  /**
+   * Changes a role; a new `name` renames it in every user's role list too, in one transaction.
+   * Returns the updated role, or undefined when `name` is unknown.
+   */
+  update(name: string, patch: Partial<RoleRecord>): Promise<RoleRecord | undefined>
+  /** Deletes the role and removes it from every user, in one transaction. */
+  delete(name: string): Promise<boolean>
+  /** Gives each listed role its index as position, all or nothing. False if a name is unknown. */
+  reorder(names: string[]): Promise<boolean>
 }
 
 export interface ChannelRepo {
@@ -105,6 +115,15 @@ export interface ChannelRepo {
   count(): Promise<number>
   /** Appends at the end of the display order. */
   insert(channel: ChannelRecord): Promise<void>
+  /**
+   * Replaces the stored channel. When `channel.name` differs from `name` the channel is renamed
+   * and its history, pins and read positions move with it, in one transaction.
+   */
+  update(name: string, channel: ChannelRecord): Promise<void>
+  /** Moves the channel to `position` (clamped to the end) in the display order. */
+  move(name: string, position: number): Promise<boolean>
+  /** Deletes the channel with its messages and read positions, in one transaction. */
+  delete(name: string): Promise<boolean>
 }
 
 export interface MessageRepo {
@@ -130,6 +149,45 @@ export interface MessageRepo {
   removeReaction(target: Target, id: string, emoji: string, userId: string): Promise<boolean>
   /** False when the message is missing. */
   setPinned(target: Target, id: string, pinned: boolean): Promise<boolean>
+  /**
+   * Stores complete records as they are (ID, timestamp, reactions, pins, edits), skipping IDs
+   * already stored; returns how many were new. For importing another server's history.
+   */
+  importMany(messages: MessageRecord[]): Promise<number>
+}
+
+export interface ModlogEntry {
+  /** `<ms since epoch>-<actor user id>`. */
+  id: string
+  action: string
+  category: string
+  actor_id: string
+  actor_name: string
+  target_id: string | null
+  target_name: string | null
+  details: Record<string, unknown>
+  timestamp: number
+}
+
+export interface ModlogQuery {
+  limit: number
+  offset: number
+  /** Only entries strictly newer than this (Unix seconds). */
+  after?: number
+  category?: string
+  actor?: string
+  target?: string
+  action?: string
+}
+
+export interface ModlogRepo {
+  insert(entry: ModlogEntry): Promise<void>
+  /** Newest first, with the number of entries matching the query. */
+  list(query: ModlogQuery): Promise<{ entries: ModlogEntry[]; total: number }>
+  /** Counts per `category.action` and per category over the newest `window` entries, and the total stored. */
+  summary(window: number): Promise<{ action_counts: Record<string, number>; category_totals: Record<string, number>; total: number }>
+  /** Deletes entries older than `cutoff[category]` (Unix seconds; `fallback` for other categories). */
+  prune(cutoff: Record<string, number>, fallback: number): Promise<number>
 }
 
 /** Read positions: per user, the last read message ID of each channel (`<name>`) or thread (`thread/<id>`). */
@@ -144,5 +202,8 @@ export interface Store {
   channels: ChannelRepo
   messages: MessageRepo
   unreads: UnreadRepo
+  modlog: ModlogRepo
+  /** Writes a consistent copy of the whole database to `path` while others keep using it. */
+  backup(path: string): Promise<void>
   close(): void
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DATABASE_FILE, createSqliteStore } from '../../src/store/sqlite/index.ts'
 import { migrate } from '../../src/store/sqlite/migrate.ts'
+import { migrations } from '../../src/store/sqlite/migrations/index.ts'
 import { openDatabase } from '../../src/store/sqlite/open.ts'
 import type { MessageRepo, NewMessage, Store, Target } from '../../src/store/types.ts'
 
@@ -44,12 +45,12 @@ describe('migrations', () => {
   test('apply once; running them again changes nothing', () => {
     const db = openDatabase(freshPath())
     try {
-      expect(migrate(db)).toEqual([1, 2])
+      expect(migrate(db)).toEqual(migrations.map((m) => m.version))
       expect(migrate(db)).toEqual([])
-      expect(db.query('SELECT version, name FROM schema_migrations ORDER BY version').all()).toEqual([
-        { version: 1, name: 'initial' },
-        { version: 2, name: 'defaults' },
-      ])
+      expect(db.query('SELECT version, name FROM schema_migrations ORDER BY version').all()).toEqual(
+        migrations.map(({ version, name }) => ({ version, name })),
+      )
+      expect(migrations.slice(0, 2).map((m) => m.name)).toEqual(['initial', 'defaults'])
     } finally {
       db.close()
     }

@@ -25,12 +25,43 @@ export class SqliteChannels implements ChannelRepo {
   }
 
   async insert(channel: ChannelRecord) {
-    const { name, ...data } = channel
     this.db.run('INSERT INTO channels (name, position, data) VALUES (?, (SELECT COALESCE(MAX(position) + 1, 0) FROM channels), ?)', [
-      name,
-      JSON.stringify({ ...data, name }),
+      channel.name,
+      JSON.stringify(channel),
     ])
     this.reload()
+  }
+
+  async update(name: string, channel: ChannelRecord) {
+    this.db.transaction(() => {
+      this.db.run('UPDATE channels SET name = ?, data = ? WHERE name = ?', [channel.name, JSON.stringify(channel), name])
+      if (channel.name === name) return
+      this.db.run('UPDATE messages SET channel = ? WHERE channel = ?', [channel.name, name])
+      this.db.run('UPDATE OR REPLACE unreads SET key = ? WHERE key = ?', [channel.name, name])
+    })()
+    this.reload()
+  }
+
+  async move(name: string, position: number) {
+    const order = this.channels.map((c) => c.name)
+    const from = order.indexOf(name)
+    if (from < 0) return false
+    order.splice(from, 1)
+    order.splice(Math.min(position, order.length), 0, name)
+    this.db.transaction(() => order.forEach((n, i) => this.db.run('UPDATE channels SET position = ? WHERE name = ?', [i, n])))()
+    this.reload()
+    return true
+  }
+
+  async delete(name: string) {
+    if (!this.byName.has(name)) return false
+    this.db.transaction(() => {
+      this.db.run('DELETE FROM channels WHERE name = ?', [name])
+      this.db.run('DELETE FROM messages WHERE channel = ?', [name])
+      this.db.run('DELETE FROM unreads WHERE key = ?', [name])
+    })()
+    this.reload()
+    return true
   }
 
   private reload() {

@@ -1,7 +1,9 @@
+import { rm } from 'node:fs/promises'
 import type { Store } from '../types.ts'
 import { SqliteChannels } from './channels.ts'
 import { SqliteMessages } from './messages.ts'
 import { migrate } from './migrate.ts'
+import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
 import { SqliteRoles } from './roles.ts'
 import { SqliteUnreads } from './unreads.ts'
@@ -13,13 +15,22 @@ export const DATABASE_FILE = 'originchats.db'
 export function createSqliteStore(path: string, synchronous: Synchronous = 'normal'): Store {
   const db = openDatabase(path, synchronous)
   migrate(db)
+  const users = new SqliteUsers(db)
   const messages = new SqliteMessages(db)
   return {
-    users: new SqliteUsers(db),
-    roles: new SqliteRoles(db),
+    users,
+    roles: new SqliteRoles(db, users),
     channels: new SqliteChannels(db),
     messages,
     unreads: new SqliteUnreads(db),
+    modlog: new SqliteModlog(db),
+    async backup(target: string) {
+      // Acknowledged messages still waiting for their group commit belong in the copy.
+      messages.flush()
+      await rm(target, { force: true })
+      // VACUUM INTO reads one consistent snapshot; WAL lets writers carry on meanwhile.
+      db.run('VACUUM INTO ?', [target])
+    },
     close() {
       messages.flush()
       db.close()

@@ -53,6 +53,10 @@ export class SqliteMessages implements MessageRepo {
       delete: db.prepare('DELETE FROM messages WHERE id = ? AND channel = ? AND thread = ?'),
       setReactions: db.prepare('UPDATE messages SET reactions = ? WHERE id = ?'),
       setPinned: db.prepare('UPDATE messages SET pinned = ? WHERE id = ? AND channel = ? AND thread = ?'),
+      importRow: db.prepare(
+        `INSERT OR IGNORE INTO messages (id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
     }
     this.inserts = new GroupCommit<MessageRecord>(db, (record) => {
       this.q.insert.run(
@@ -165,6 +169,30 @@ export class SqliteMessages implements MessageRepo {
 
   async setPinned(target: Target, id: string, pinned: boolean) {
     return this.q.setPinned.run(pinned ? 1 : 0, id, target.channel, target.thread_id ?? '').changes > 0
+  }
+
+  async importMany(messages: MessageRecord[]) {
+    return this.db.transaction(() => {
+      let added = 0
+      for (const record of messages) {
+        const result = this.q.importRow.run(
+          record.id,
+          record.channel,
+          record.thread_id ?? '',
+          record.user,
+          record.content,
+          record.timestamp,
+          record.reply_to?.id ?? null,
+          record.reply_to?.user ?? null,
+          record.pinned ? 1 : 0,
+          record.edited ? 1 : 0,
+          extraOf(record),
+          record.reactions && Object.keys(record.reactions).length > 0 ? JSON.stringify(record.reactions) : null,
+        )
+        added += result.changes
+      }
+      return added
+    })()
   }
 
   private changeReactions(target: Target, id: string, change: (reactions: Record<string, string[]>) => boolean) {

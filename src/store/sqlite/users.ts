@@ -68,6 +68,22 @@ export class SqliteUsers implements UserRepo {
     return true
   }
 
+  /**
+   * Renames (or, with null, removes) a role in every user's list. Runs inside the caller's
+   * transaction; the cache follows only once the statements succeeded.
+   */
+  replaceRole(role: string, next: string | null): () => void {
+    const changed: UserRecord[] = []
+    for (const user of this.byId.values()) {
+      if (!user.roles.includes(role)) continue
+      const roles = next === null ? user.roles.filter((r) => r !== role) : user.roles.map((r) => (r === role ? next : r))
+      const updated = { ...user, roles: [...new Set(roles)] }
+      this.updateRow.run(updated.username, serialize(updated), updated.id)
+      changed.push(updated)
+    }
+    return () => changed.forEach((user) => this.byId.set(user.id, user))
+  }
+
   private remember(user: UserRecord) {
     this.byId.set(user.id, user)
     const key = user.username.toLowerCase()

@@ -1,6 +1,7 @@
 import type { Database } from 'bun:sqlite'
 import initial from './001-initial.ts'
 import defaults from './002-defaults.ts'
+import modlog from './003-modlog.ts'
 
 export interface Migration {
   version: number
@@ -12,4 +13,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { version: 1, name: 'initial', up: initial },
   { version: 2, name: 'defaults', up: defaults },
+  { version: 3, name: 'modlog', up: modlog },
 ]
