@@ -85,13 +85,16 @@ export function createApp(options: AppOptions): App {
     const info = serverInfo(next)
     if (JSON.stringify(info) !== JSON.stringify(serverInfo(previous))) bus.publish(topics.users, { cmd: 'server_update', ...info })
   })
+  /** Work that runs beside the server (timers, watchers); each is stopped before the database closes. */
+  const background: Array<{ stop(): void | Promise<void> }> = []
   const heartbeat = setInterval(() => bus.publish(topics.sockets, { cmd: 'ping' }), config().websocket.heartbeat_seconds * 1000)
+  background.push({ stop: () => clearInterval(heartbeat) })
   log.info(`originchats listening on ${server.hostname}:${server.port}`)
 
   let stopping: Promise<void> | undefined
   const stop = () =>
     (stopping ??= (async () => {
-      clearInterval(heartbeat)
+      for (const task of background) await task.stop()
       const sessions = [...hub.sockets]
       for (const session of sessions) session.ws.close(CloseCode.goingAway, 'Server shutting down')
       await Promise.all(sessions.map((session) => session.queue.then(() => session.answered)))

@@ -1,14 +1,19 @@
 import type { AnyCommand } from '../protocol/command.ts'
 import { authCommands } from './auth.ts'
 import { channelCommands } from './channels.ts'
+import { memberCommands } from './members.ts'
 import { messageCommands } from './messages.ts'
+import { modlogCommands } from './modlog.ts'
 import { moderationCommands } from './moderation.ts'
 import { pinCommands } from './pins.ts'
 import { pluginCommands } from './plugins.ts'
 import { rateLimitCommands } from './rate-limit.ts'
 import { reactionCommands } from './reactions.ts'
+import { roleCommands } from './roles.ts'
 import { searchCommands } from './search.ts'
+import { serverCommands } from './server.ts'
 import { sessionCommands } from './session.ts'
+import { statusCommands } from './status.ts'
 import { userCommands } from './users.ts'
 
 /** The one command table. The router refuses duplicates at boot. */
@@ -22,6 +27,11 @@ export const allCommands: AnyCommand[] = [
   ...channelCommands,
   ...userCommands,
   ...moderationCommands,
+  ...memberCommands,
+  ...statusCommands,
+  ...roleCommands,
+  ...serverCommands,
+  ...modlogCommands,
   ...pluginCommands,
   ...rateLimitCommands,
 ]

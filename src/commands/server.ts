@@ -1,0 +1,3 @@
+import type { AnyCommand } from '../protocol/command.ts'
+
+export const serverCommands: AnyCommand[] = []
