@@ -83,6 +83,12 @@ export const messageNew = defineCommand({
         topic: topics.channel(target.channel),
         packet: { cmd: 'message_new', message, channel: target.channel, thread_id: null, global: true },
       },
+      events: [
+        {
+          name: 'new_message',
+          data: { content: stored.content, channel: target.channel, user_id: ctx.user.id, username: ctx.user.username, message: stored },
+        },
+      ],
     }
   },
 })
@@ -126,6 +132,12 @@ export const messageEdit = defineCommand({
           global: true,
         },
       },
+      events: [
+        {
+          name: 'message_edit',
+          data: { channel: target.channel, thread_id: null, id: edited.id, content: edited.content, user_id: ctx.user.id, username: ctx.user.username },
+        },
+      ],
     }
   },
 })
@@ -152,6 +164,8 @@ export const messageDelete = defineCommand({
         topic: topics.channel(target.channel),
         packet: { cmd: 'message_delete', id: message.id, channel: target.channel, global: true },
       },
+      audit: [{ action: 'message_delete', target_id: message.id, details: { channel: target.channel } }],
+      events: [{ name: 'message_delete', data: { channel: target.channel, id: message.id, user_id: ctx.user.id, username: ctx.user.username } }],
     }
   },
 })

@@ -26,10 +26,12 @@ export const userTimeout = defineCommand({
     if (!target) return fail(E.userNotFound)
     const seconds = p.timeout as number
     const reply = { cmd: 'user_timeout', user: p.user, timeout: seconds }
-    if (!ctx.config.rate_limiting.enabled) return { reply }
+    const audit = [{ action: 'user_timeout', target_id: target.id, target_name: target.username, details: { timeout: seconds } }]
+    if (!ctx.config.rate_limiting.enabled) return { reply, audit }
     ctx.limiter.timeout(target.id, seconds)
-    if (seconds === 0) return { reply }
-    return { reply, toFirstConnection: [{ userId: target.id, packet: rateLimitPacket(seconds, 'User timeout set') }] }
+    const events = [{ name: 'user_timeout', data: { user_id: target.id, username: target.username, timeout: seconds * 1000 } }]
+    if (seconds === 0) return { reply, audit, events }
+    return { reply, audit, events, toFirstConnection: [{ userId: target.id, packet: rateLimitPacket(seconds, 'User timeout set') }] }
   },
 })
 
@@ -48,6 +50,8 @@ export const userBan = defineCommand({
       reply: { cmd: 'user_ban', user: target.username, banned: true },
       refreshAccess: [target.id],
       disconnect: [{ userId: target.id, packet: { cmd: 'disconnect', reason: BANNED_REASON } }],
+      audit: [{ action: 'user_ban', target_id: target.id, target_name: target.username }],
+      events: [{ name: 'user_ban', data: { user_id: target.id, username: target.username } }],
     }
   },
 })
@@ -62,7 +66,12 @@ export const userUnban = defineCommand({
     if (!target || !isBanned(target.roles)) return { reply: { cmd: 'user_unban', user: target?.username ?? p.user, unbanned: false } }
     await ctx.store.users.update(target.id, { roles: target.roles.filter((role) => role !== 'banned') })
     ctx.log.info(`${ctx.user.username} unbanned ${target.username}`)
-    return { reply: { cmd: 'user_unban', user: target.username, unbanned: true }, refreshAccess: [target.id] }
+    return {
+      reply: { cmd: 'user_unban', user: target.username, unbanned: true },
+      refreshAccess: [target.id],
+      audit: [{ action: 'user_unban', target_id: target.id, target_name: target.username }],
+      events: [{ name: 'user_unban', data: { user_id: target.id, username: target.username } }],
+    }
   },
 })
 
@@ -76,6 +85,7 @@ export const userLeave = defineCommand({
       reply: { cmd: 'user_leave', user: ctx.user.username, val: 'User left server' },
       publish: [{ topic: topics.users, packet: { cmd: 'user_leave', username: ctx.user.username } }],
       disconnect: [{ userId: ctx.user.id }],
+      events: [{ name: 'user_leave', data: { username: ctx.user.username, user_id: ctx.user.id } }],
     }
   },
 })

@@ -23,7 +23,11 @@ async function pin(ctx: UserContext, p: Pin, cmd: 'message_pin' | 'message_unpin
   const target = { channel: channel!.name, thread_id: null }
   const found = await ctx.store.messages.setPinned(target, p.id, cmd === 'message_pin')
   const packet = { cmd, id: p.id, channel: target.channel, pinned: found, global: true }
-  return found ? { broadcast: { topic: topics.channel(target.channel), packet } } : { reply: packet }
+  return {
+    ...(found ? { broadcast: { topic: topics.channel(target.channel), packet } } : { reply: packet }),
+    audit: [{ action: cmd, target_id: p.id, details: { channel: target.channel } }],
+    events: [{ name: cmd, data: { channel: target.channel, id: p.id, pinned: found, user_id: ctx.user.id, username: ctx.user.username } }],
+  }
 }
 
 export const messagePin = defineCommand({

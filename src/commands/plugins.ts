@@ -19,6 +19,7 @@ export const pluginsReload = defineCommand({
     ctx.log.info(`${ctx.user.username} reloaded ${name === undefined ? 'all plugins' : `plugin ${name}`}`)
     return {
       reply: { cmd: 'plugins_reload', val: name === undefined ? 'All plugins reloaded successfully' : `Plugin '${name}' reloaded successfully` },
+      audit: [{ action: 'plugins_reload', details: { plugin: name ?? 'all' } }],
     }
   },
 })

@@ -25,8 +25,15 @@ export class Presence {
     this.hub.send(session, { cmd: 'auth_success', val: 'Authentication successful' })
     this.hub.send(session, { cmd: 'ready', user: readyUser(user, cracked), validator: user.validator })
     const summary = userSummary(user, await ctx.roles())
-    if (isNew) this.bus.publish(topics.users, { cmd: 'user_join', user: summary })
-    if (first) this.bus.publish(topics.users, { cmd: 'user_connect', user: summary })
+    const event = { ...summary, user_id: user.id, user }
+    if (isNew) {
+      this.bus.publish(topics.users, { cmd: 'user_join', user: summary })
+      ctx.plugins.emit('user_join', session, event)
+    }
+    if (first) {
+      this.bus.publish(topics.users, { cmd: 'user_connect', user: summary })
+      ctx.plugins.emit('user_connect', session, event)
+    }
     this.log.info(`connection ${session.id} authenticated as ${user.username}${isNew ? ' (new account)' : ''}`)
   }
 
