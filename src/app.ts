@@ -1,22 +1,29 @@
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { prune } from './audit/modlog.ts'
 import { AddressLimiter } from './auth/address-limit.ts'
 import { MemoryRateLimiter } from './auth/rate-limit.ts'
 import { HttpRoturClient } from './auth/rotur.ts'
+import { BackupSchedule } from './backup/backup.ts'
 import { LocalBus } from './bus/local.ts'
 import { allCommands } from './commands/index.ts'
 import { LiveConfig } from './config/live.ts'
 import type { Config } from './config/schema.ts'
+import { watchConfig } from './config/watch.ts'
 import { createLogger, type Logger } from './log.ts'
 import { CloseCode, Hub } from './net/hub.ts'
 import { Presence } from './net/presence.ts'
 import { startServer } from './net/server.ts'
+import { SERVER_ASSETS_DIR, ServerAssets } from './net/server-assets.ts'
 import type { Session } from './net/session.ts'
+import { Listener, loadTls, tlsPaths } from './net/tls.ts'
 import { topics } from './net/topics.ts'
-import { EmptyPluginRegistry } from './plugins/registry.ts'
+import { PluginManager } from './plugins/loader.ts'
 import type { Context, Services } from './protocol/command.ts'
 import { Router } from './protocol/router.ts'
+import { acquireDataLock } from './store/lock.ts'
 import { createSqliteStore } from './store/sqlite/index.ts'
 import type { Store } from './store/types.ts'
-import { serverInfo } from './views/server.ts'
 
 export interface AppOptions {
   config: Config
@@ -35,6 +42,7 @@ export interface App {
   store: Store
   hub: Hub
   settings: LiveConfig
+  plugins: PluginManager
   /** Closes every socket with 1001, lets in-flight commands finish, then closes the database. */
   stop(): Promise<void>
 }
@@ -44,17 +52,31 @@ export function createApp(options: AppOptions): App {
   const settings = new LiveConfig(options.config, options.configPath)
   const config = () => settings.current
   const log = options.log ?? createLogger(() => config().logging.level)
+  // Checked before anything opens: a missing or bad certificate is a ConfigError.
+  const tlsAt = tlsPaths(config(), options.configPath)
+  const tls = tlsAt && loadTls(tlsAt)
+  // One server per data folder: imports and other servers check this lock (released on stop).
+  const lock = options.databasePath === ':memory:' ? undefined : acquireDataLock(dirname(options.databasePath))
   const store = createSqliteStore(options.databasePath, config().storage.synchronous)
   const bus = new LocalBus()
   const hub = new Hub(bus, store)
   const presence = new Presence(hub, bus, log)
   const limiter = new MemoryRateLimiter(() => config().rate_limiting)
-  const plugins = new EmptyPluginRegistry()
+  const plugins = new PluginManager({
+    // Built-in plugins act for the user who typed the command, through the router's effects.
+    server: { store, hub, bus, limiter, log, config, dataDir: dirname(options.databasePath), apply: (session, effects) => router.apply(context(session, () => {}), effects) },
+    configPath: options.configPath,
+    settings,
+  })
+  // The data folder is the database's; the fallback asset base is the address actually bound.
+  const listening = (): string => `${tls ? 'https' : 'http'}://${config().websocket.host}:${listener.server.port}`
+  const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
   const services: Services = {
     rotur: new HttpRoturClient(() => config().rotur),
     authFailures: new AddressLimiter(() => config().security.auth_failures_per_minute, 60_000),
     registrations: new AddressLimiter(() => config().security.registrations_per_hour, 3_600_000),
     settings,
+    assets,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -78,18 +100,30 @@ export function createApp(options: AppOptions): App {
     completeLogin: (ctx, login) => presence.login(ctx, login),
   })
   const capabilities = router.commandNames().sort()
-  const server = startServer({ config, store, hub, router, presence, log, capabilities }, options.port ?? config().websocket.port)
-  bus.attach(server)
+  const net = { config, store, hub, router, presence, log, capabilities, assets }
+  const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
+  const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.
   settings.onChange((next, previous) => {
-    const info = serverInfo(next)
-    if (JSON.stringify(info) !== JSON.stringify(serverInfo(previous))) bus.publish(topics.users, { cmd: 'server_update', ...info })
+    const info = assets.info(next)
+    if (JSON.stringify(info) !== JSON.stringify(assets.info(previous))) bus.publish(topics.users, { cmd: 'server_update', ...info })
   })
   /** Work that runs beside the server (timers, watchers); each is stopped before the database closes. */
   const background: Array<{ stop(): void | Promise<void> }> = []
   const heartbeat = setInterval(() => bus.publish(topics.sockets, { cmd: 'ping' }), config().websocket.heartbeat_seconds * 1000)
   background.push({ stop: () => clearInterval(heartbeat) })
+  if (options.configPath && existsSync(options.configPath)) background.push(watchConfig(options.configPath, { settings, log }))
+  if (tlsAt) background.push(listener.watch(tlsAt, log))
+  // Expired modlog entries go at startup and daily, besides on each read.
+  const pruneModlog = () => prune(store.modlog, config()).catch((error) => log.error(`modlog pruning failed: ${error?.stack ?? error}`))
+  void pruneModlog()
+  const modlogPruning = setInterval(pruneModlog, 86_400_000)
+  background.push({ stop: () => clearInterval(modlogPruning) })
+  background.push(new BackupSchedule(store, settings, dirname(options.databasePath), log))
   log.info(`originchats listening on ${server.hostname}:${server.port}`)
+  background.push(plugins)
+  void plugins.start()
+  plugins.emit('server_start', null, {})
 
   let stopping: Promise<void> | undefined
   const stop = () =>
@@ -98,10 +132,11 @@ export function createApp(options: AppOptions): App {
       const sessions = [...hub.sockets]
       for (const session of sessions) session.ws.close(CloseCode.goingAway, 'Server shutting down')
       await Promise.all(sessions.map((session) => session.queue.then(() => session.answered)))
-      await server.stop(true)
+      await listener.stop(true)
       store.close()
+      lock?.release()
       log.info('originchats stopped')
     })())
 
-  return { port: server.port!, url: `ws://${server.hostname}:${server.port}/`, store, hub, settings, stop }
+  return { port: server.port!, url: `${tls ? 'wss' : 'ws'}://${server.hostname}:${server.port}/`, store, hub, settings, plugins, stop }
 }

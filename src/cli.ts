@@ -1,31 +1,62 @@
 #!/usr/bin/env bun
 import { parseArgs } from 'node:util'
 import pkg from '../package.json'
+import { backupCommand } from './cli/backup.ts'
+import { importCommand } from './cli/import.ts'
 import { serve } from './cli/serve.ts'
+import { setup, SETUP_FLAGS } from './cli/setup.ts'
 import { ConfigError } from './config/load.ts'
 import { DATABASE_FILE } from './store/sqlite/index.ts'
 
 const HELP = `originchats ${pkg.version} — an OriginChats chat server
 
 Usage:
+  originchats setup [--yes] [--config FILE] [--name … --port … (one flag per question)]
   originchats serve [--config FILE] [--data DIR] [--port N]
+  originchats import <upstream-folder> [--config FILE] [--data DIR]
+  originchats backup <file> [--config FILE] [--data DIR]
   originchats --help | --version
+
+setup     Ask for the server's settings (Enter keeps the [default]), write config.json, create
+          the data folder and database, and print the command that starts the server.
+  --yes           ask nothing: defaults for every question not given as a flag; overwrite config.json
+  --config FILE   configuration file to write (default: ./config.json)
+  --name TEXT  --icon URL  --url URL  --owner NAME  --auth-mode rotur|cracked|cracked-only
+  --registration on|off  --rotur-url URL  --host ADDR  --port N  --max-length N
+  --search-results N  --emoji-types gif,png,…  --rate-limit on|off
+  --data DIR (relative to the config file's folder)  --tls-cert FILE  --tls-key FILE
 
 serve     Run the server. Reads ./config.json (or --config); without one, runs on the
           built-in default configuration. Creates the data folder and database on first start.
   --config FILE   configuration file (default: ./config.json)
   --data DIR      data folder holding ${DATABASE_FILE} (default: storage.data_dir of the config)
   --port N        listen port, overriding websocket.port (0 picks a free port)
+
+import    Copy an upstream OriginChats server's data (its folder, or its db/ folder; seed or
+          latest layout) into the database: users, roles, channels, messages with replies,
+          reactions, pins and edits. Only adds: users, roles, channels and messages that exist
+          (same ID; same name for roles and channels; seed users, whose ID becomes their
+          lower-cased username, also by username) are left as they are, so a second run adds
+          nothing. Refused while a server uses the data folder. A malformed file is reported
+          and skipped whole. Exit code 0, or 2 when a file was skipped.
+  --config, --data  as for serve
+
+backup    Write a consistent copy of the database to <file>, also while the server runs.
+          Periodic backups while serving: config backup.interval_minutes, backup.dir, backup.keep.
+  --config, --data  as for serve
 `
 
 type Values = Record<string, string | boolean | undefined>
 
 /** Each subcommand: its own flags (besides the shared ones) and what it runs. */
 const COMMANDS: Record<string, { flags: Record<string, { type: 'string' | 'boolean' }>; run(values: Values, args: string[]): Promise<number> }> = {
+  setup: { flags: SETUP_FLAGS, run: (values) => setup(values) },
   serve: {
     flags: { config: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' } },
     run: (values) => serve(values as { config?: string; data?: string; port?: string }),
   },
+  import: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => importCommand(values as { config?: string; data?: string }, args) },
+  backup: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => backupCommand(values as { config?: string; data?: string }, args) },
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -5,17 +5,27 @@ import type { Bus } from './types.ts'
 
 /** Single node: Bun fans each publish out in native code; no JavaScript loop over sockets. */
 export class LocalBus implements Bus {
-  private server: Server<Session> | undefined
+  /**
+   * Usually one. A TLS certificate renewal starts a new listener while sockets opened on the
+   * old one stay there (net/tls.ts); Bun's topics are per server, so each gets the publish.
+   */
+  private servers: Server<Session>[] = []
 
   attach(server: Server<Session>) {
-    this.server = server
+    this.servers.push(server)
+  }
+
+  detach(server: Server<Session>) {
+    this.servers = this.servers.filter((s) => s !== server)
   }
 
   publish(topic: string, packet: Packet, except?: Session) {
     const data = JSON.stringify(packet)
     // ws.publish skips the publishing socket itself, which is how "everyone but the caller" is expressed.
     if (except) except.ws.publish(topic, data)
-    else this.server?.publish(topic, data)
+    for (const server of this.servers) {
+      if (!except || (this.servers.length > 1 && except.server !== server)) server.publish(topic, data)
+    }
     return data
   }
 

@@ -10,6 +10,8 @@ export type ConfigListener = (next: Config, previous: Config) => void
  */
 export class LiveConfig {
   private listeners: ConfigListener[] = []
+  /** Edits run one at a time, so concurrent ones never overwrite each other's read of the file. */
+  private edits: Promise<unknown> = Promise.resolve()
 
   constructor(
     private value: Config,
@@ -35,7 +37,13 @@ export class LiveConfig {
    * Rewrites config.json with `edit` applied to its raw JSON, so keys this server does not know
    * survive, then applies the result. The write is a rename, so readers never see half a file.
    */
-  async edit(edit: (raw: Record<string, any>) => void): Promise<void> {
+  edit(edit: (raw: Record<string, any>) => void): Promise<void> {
+    const done = this.edits.then(() => this.write(edit))
+    this.edits = done.catch(() => {})
+    return done
+  }
+
+  private async write(edit: (raw: Record<string, any>) => void): Promise<void> {
     let raw: Record<string, any> = structuredClone(this.value)
     if (this.path) {
       const file = Bun.file(this.path)

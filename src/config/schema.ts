@@ -120,11 +120,54 @@ export const Config = T.Object(
       },
       Open,
     ),
+    /** Periodic backups while serving: every `interval_minutes` (0 = off; fractions allowed), newest `keep` kept. */
+    backup: T.Object(
+      {
+        interval_minutes: T.Number({ minimum: 0, default: 0 }),
+        /** Relative to the data folder unless absolute. */
+        dir: T.String({ default: 'backups' }),
+        keep: T.Integer({ minimum: 1, default: 7 }),
+      },
+      Open,
+    ),
+    /**
+     * Serve HTTPS and wss:// directly when both are set: PEM files, relative to config.json unless
+     * absolute. Changed files (renewals) are picked up while serving.
+     */
+    tls: T.Object({ cert: T.Optional(T.String({ minLength: 1 })), key: T.Optional(T.String({ minLength: 1 })) }, Open),
     logging: T.Object(
       {
         level: T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
           default: 'info',
         }),
+      },
+      Open,
+    ),
+    /**
+     * Plugins (docs/plugins.md). Any other key `plugins.<name>` is the config slice of the
+     * folder plugin `<name>`; `dir`, `handler_timeout_ms` and `builtin` are reserved names.
+     */
+    plugins: T.Object(
+      {
+        /** Folder of plugin files, relative to config.json unless absolute. */
+        dir: T.String({ default: 'plugins' }),
+        /** A handler still running after this long is reported as hanging (and no longer waited for). */
+        handler_timeout_ms: T.Integer({ minimum: 1, default: 10_000 }),
+        builtin: T.Object(
+          {
+            welcome: T.Object(
+              {
+                enabled: T.Boolean({ default: false }),
+                channel: T.String({ default: 'general' }),
+                message: T.String({ default: 'Welcome {username}! Thanks for joining the server.' }),
+                first_time_only: T.Boolean({ default: true }),
+              },
+              Open,
+            ),
+            commands: T.Object({ enabled: T.Boolean({ default: false }) }, Open),
+          },
+          Open,
+        ),
       },
       Open,
     ),

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts'
 import type { Store } from '../store/types.ts'
 import type { Hub } from './hub.ts'
+import type { ServerAssets } from './server-assets.ts'
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
@@ -12,21 +13,34 @@ const CORS = {
 export const jsonResponse = (body: unknown, status = 200, indent?: number) =>
   new Response(JSON.stringify(body, null, indent), { status, headers: { ...CORS, 'Content-Type': 'application/json' } })
 
+const textResponse = (body: string, status: number) =>
+  new Response(body, { status, headers: { ...CORS, 'Content-Type': 'text/plain; charset=utf-8' } })
+
+const ASSETS_PREFIX = '/server-assets/'
+
 /** The plain HTTP routes served next to the WebSocket (http.md). */
-export async function handleHttp(request: Request, config: Config, store: Store, hub: Hub): Promise<Response> {
+export async function handleHttp(request: Request, config: Config, store: Store, hub: Hub, assets: ServerAssets): Promise<Response> {
   const { pathname } = new URL(request.url)
   if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS })
   if ((request.method === 'GET' || request.method === 'HEAD') && pathname === '/info') {
-    return jsonResponse(await serverCard(config, store, hub), 200, 2)
+    return jsonResponse(await serverCard(config, store, hub, assets), 200, 2)
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') return jsonResponse({ error: 'Method not allowed' }, 405)
+  if (pathname.startsWith(ASSETS_PREFIX)) return serverAsset(assets.file(config, pathname.slice(ASSETS_PREFIX.length)))
   return jsonResponse({ error: 'Not found' }, 404)
 }
 
-async function serverCard(config: Config, store: Store, hub: Hub) {
-  const { name, icon, banner, owner } = config.server
+/** `/server-assets/icon|banner`: the file the config names, if it is in serverAssets/. */
+function serverAsset(path: string | undefined): Response {
+  if (!path) return textResponse('Server asset not found', 404)
+  const file = Bun.file(path)
+  return new Response(file, { headers: { ...CORS, 'Content-Type': file.type, 'Cache-Control': 'public, max-age=3600' } })
+}
+
+async function serverCard(config: Config, store: Store, hub: Hub, assets: ServerAssets) {
+  const { name, icon, banner } = assets.info(config)
   return {
-    server: { name, icon: icon ?? '', banner: banner ?? '', owner: owner ?? {} },
+    server: { name, icon, banner, owner: config.server.owner ?? {} },
     stats: {
       total_users: await store.users.count(),
       connected_users: hub.sockets.size,

@@ -25,7 +25,8 @@ export class Presence {
     this.hub.send(session, { cmd: 'auth_success', val: 'Authentication successful' })
     this.hub.send(session, { cmd: 'ready', user: readyUser(user, cracked), validator: user.validator })
     const summary = userSummary(user, await ctx.roles())
-    const event = { ...summary, user_id: user.id, user }
+    const { password_hash: _hash, validator: _validator, ...record } = user
+    const event = { ...summary, user_id: user.id, user: record }
     if (isNew) {
       this.bus.publish(topics.users, { cmd: 'user_join', user: summary })
       ctx.plugins.emit('user_join', session, event)

@@ -7,7 +7,9 @@ import { handshakePacket } from './handshake.ts'
 import { handleHttp, jsonResponse } from './http.ts'
 import { CloseCode, type Hub } from './hub.ts'
 import type { Presence } from './presence.ts'
+import type { ServerAssets } from './server-assets.ts'
 import { newSession, type Session } from './session.ts'
+import type { TlsFiles } from './tls.ts'
 
 /** Frames a single connection may have waiting; beyond it the client is flooding and is closed. */
 const MAX_QUEUED_FRAMES = 256
@@ -20,15 +22,18 @@ export interface NetDeps {
   presence: Presence
   log: Logger
   capabilities: readonly string[]
+  assets: ServerAssets
 }
 
 /** Bun.serve with the WebSocket on `/` and the HTTP routes beside it; handlers only forward. */
-export function startServer(deps: NetDeps, port: number): Server<Session> {
+/** With `tls` (PEM certificate and key), HTTPS and wss:// on the same port. */
+export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server<Session> {
   const { hub, router, presence, log } = deps
   const ws = deps.config().websocket
   return Bun.serve<Session>({
     hostname: ws.host,
     port,
+    tls,
     async fetch(request, server) {
       const address = server.requestIP(request)?.address ?? 'unknown'
       if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
@@ -37,10 +42,10 @@ export function startServer(deps: NetDeps, port: number): Server<Session> {
           log.warn(`refused connection from ${address}: too many connections`)
           return jsonResponse({ error: 'Too many connections from this address' }, 429)
         }
-        if (server.upgrade(request, { data: newSession(address) as Session })) return undefined
+        if (server.upgrade(request, { data: { ...newSession(address), server } as Session })) return undefined
         return jsonResponse({ error: 'WebSocket upgrade failed' }, 400)
       }
-      return handleHttp(request, deps.config(), deps.store, hub)
+      return handleHttp(request, deps.config(), deps.store, hub, deps.assets)
     },
     websocket: {
       maxPayloadLength: ws.max_payload,
@@ -53,7 +58,8 @@ export function startServer(deps: NetDeps, port: number): Server<Session> {
         session.ws = socket
         hub.opened(session)
         log.info(`connection ${session.id} opened from ${session.address}`)
-        hub.send(session, handshakePacket(deps.config(), session.validatorKey, deps.capabilities))
+        const config = deps.config()
+        hub.send(session, handshakePacket(config, session.validatorKey, deps.capabilities, deps.assets.server(config)))
       },
       message(socket: ServerWebSocket<Session>, frame: string | Buffer) {
         const session = socket.data

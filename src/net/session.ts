@@ -1,4 +1,4 @@
-import type { ServerWebSocket } from 'bun'
+import type { Server, ServerWebSocket } from 'bun'
 
 export interface SessionUser {
   id: string
@@ -16,6 +16,8 @@ export interface Session {
   user: SessionUser | null
   /** Channel names this socket is subscribed to; kept equal to what its user may view. */
   channels: Set<string>
+  /** The status last set from this connection (`online` until then): decides the presence packets of `status_set`. */
+  status: string
   /** Frames start one at a time per connection, in arrival order (see Router.dispatch). */
   queue: Promise<void>
   /** Frames waiting to start. */
@@ -23,6 +25,8 @@ export interface Session {
   /** Settles when every answer of the frames started so far has been sent, in order. */
   answered: Promise<void>
   ws: ServerWebSocket<Session>
+  /** The listener the socket arrived on (there may be older ones after a TLS renewal, see LocalBus). */
+  server?: Server<Session>
 }
 
 let nextId = 1
@@ -35,6 +39,7 @@ export function newSession(address: string): Omit<Session, 'ws'> {
     validatorKey: `originChats-${token}`,
     user: null,
     channels: new Set(),
+    status: 'online',
     queue: Promise.resolve(),
     queued: 0,
     answered: Promise.resolve(),

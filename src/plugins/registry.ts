@@ -19,16 +19,3 @@ export interface PluginRegistry {
    */
   emit(event: string, session: Session | null, data: Record<string, unknown>): void
 }
-
-/** No plugins at all: for tools that open the store without serving. */
-export class EmptyPluginRegistry implements PluginRegistry {
-  list() {
-    return {}
-  }
-
-  async reload(name?: string) {
-    return name === undefined
-  }
-
-  emit() {}
-}

@@ -5,6 +5,7 @@ import type { RoturClient } from '../auth/rotur.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
 import type { Hub } from '../net/hub.ts'
+import type { ServerAssets } from '../net/server-assets.ts'
 import type { Session } from '../net/session.ts'
 import type { PluginRegistry } from '../plugins/registry.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
@@ -41,6 +42,8 @@ export interface Services {
   registrations: AddressLimiter
   /** The configuration in force, for commands that change it (`server_update`). */
   settings: LiveConfig
+  /** Local icon/banner files and the URLs clients see for them. */
+  assets: ServerAssets
 }
 
 /** Context of an authenticated command: the caller's current stored record. */
@@ -63,6 +66,8 @@ export interface Broadcast {
 export interface Effects {
   /** Completes authentication: auth_success, ready, then presence broadcasts. */
   login?: Login
+  /** Packets to topics that must arrive before the reply (presence changes a status reply depends on). */
+  announce?: Broadcast[]
   /** To the caller only (with its `listener`). */
   reply?: Packet
   /** A `global` reply: everyone on the topic but the caller, then the caller's own copy. */

@@ -169,10 +169,12 @@ export class Router {
     if (!decision.allowed) throw new RateLimited(rateLimitPacket(decision.wait, spec.rateLimitReason ? decision.reason : undefined))
   }
 
-  private async apply(ctx: Context, effects: Effects, listener?: string) {
+  /** Applies a command's effects; also used by built-in plugins acting for their caller. */
+  async apply(ctx: Context, effects: Effects, listener?: string) {
     const { bus, hub } = this.deps
     const session = ctx.session
     if (effects.login) await this.deps.completeLogin(ctx, effects.login)
+    for (const { topic, packet } of effects.announce ?? []) bus.publish(topic, packet)
     if (effects.reply) this.send(session, withListener(effects.reply, listener))
     if (effects.broadcast) {
       const { topic, packet } = effects.broadcast

@@ -1,0 +1,97 @@
+import { mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import type { LiveConfig } from '../config/live.ts'
+import type { Logger } from '../log.ts'
+import type { Store } from '../store/types.ts'
+
+/**
+ * Writes a consistent copy of the database to `path`. The copy is written beside it and renamed
+ * into place, so a file at `path` is always complete (a watcher, or a crash mid-copy, never sees
+ * half a backup).
+ */
+export async function writeBackup(store: Store, path: string): Promise<void> {
+  const partial = `${path}.partial`
+  await store.backup(partial)
+  await rename(partial, path)
+}
+
+const PREFIX = 'originchats-'
+const SUFFIX = '.db'
+
+/** `originchats-2025-01-02T03-04-05.678Z.db`: sorts by time, valid on every file system. */
+export function backupName(at: Date): string {
+  return `${PREFIX}${at.toISOString().replaceAll(':', '-')}${SUFFIX}`
+}
+
+/**
+ * Periodic backups while serving (`backup.interval_minutes` > 0): each run writes a timestamped
+ * file into `backup.dir` (relative to the data folder) and keeps the newest `backup.keep`.
+ * Follows live config changes. Runs never overlap; `stop()` waits for one in progress.
+ */
+export class BackupSchedule {
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private running: Promise<void> | undefined
+  private stopped = false
+  private last = 0
+
+  constructor(
+    private readonly store: Store,
+    private readonly settings: LiveConfig,
+    private readonly dataDir: string,
+    private readonly log: Logger,
+  ) {
+    settings.onChange((next, previous) => {
+      if (JSON.stringify(next.backup) !== JSON.stringify(previous.backup) && !this.running) this.schedule()
+    })
+    this.schedule()
+  }
+
+  async stop() {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.running
+  }
+
+  private schedule() {
+    clearTimeout(this.timer)
+    const minutes = this.settings.current.backup.interval_minutes
+    if (this.stopped || minutes <= 0) return
+    this.timer = setTimeout(() => {
+      this.running = this.run().finally(() => {
+        this.running = undefined
+        this.schedule()
+      })
+    }, minutes * 60_000)
+  }
+
+  private async run() {
+    const { dir, keep } = this.settings.current.backup
+    const folder = resolve(this.dataDir, dir)
+    // Names must stay unique and ordered even when runs come less than a millisecond apart.
+    this.last = Math.max(Date.now(), this.last + 1)
+    const target = join(folder, backupName(new Date(this.last)))
+    try {
+      await mkdir(folder, { recursive: true })
+      const partial = `${target}.partial`
+      await this.store.backup(partial)
+      // Make room first, so the folder never holds more than `keep` complete backups.
+      await prune(folder, keep - 1, partial)
+      await rename(partial, target)
+      this.log.info(`backup written to ${target}`)
+    } catch (error) {
+      this.log.error(`backup to ${target} failed: ${(error as Error).message}`)
+    }
+  }
+}
+
+/**
+ * Deletes all but the newest `keep` backups in `folder`, and partial copies other than
+ * `current` (left by a crash). Only files this schedule names are touched.
+ */
+async function prune(folder: string, keep: number, current: string) {
+  const names = (await readdir(folder)).filter((name) => name.startsWith(PREFIX))
+  const backups = names.filter((name) => name.endsWith(SUFFIX)).sort()
+  const leftovers = names.filter((name) => name.endsWith(`${SUFFIX}.partial`) && join(folder, name) !== current)
+  const excess = [...backups.slice(0, Math.max(0, backups.length - keep)), ...leftovers]
+  await Promise.all(excess.map((name) => rm(join(folder, name), { force: true })))
+}

@@ -1,0 +1,37 @@
+import { existsSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { writeBackup } from '../backup/backup.ts'
+import { DATABASE_FILE, createSqliteStore } from '../store/sqlite/index.ts'
+import { resolveConfig, resolveDataDir } from './serve.ts'
+
+export interface BackupOptions {
+  config?: string
+  data?: string
+}
+
+/**
+ * Copies the database to `file`, also while a server is using it: WAL mode lets this second
+ * connection read one consistent snapshot while the server keeps writing.
+ */
+export async function backupCommand(options: BackupOptions, args: string[]): Promise<number> {
+  const [file] = args
+  if (file === undefined || args.length > 1) {
+    console.error('usage: originchats backup <file> [--config FILE] [--data DIR]')
+    return 1
+  }
+  const { config, configPath } = await resolveConfig(options.config)
+  const database = join(resolveDataDir(config, configPath, options.data), DATABASE_FILE)
+  if (!existsSync(database)) {
+    console.error(`originchats: no database at ${database}`)
+    return 1
+  }
+  const target = resolve(file)
+  const store = createSqliteStore(database)
+  try {
+    await writeBackup(store, target)
+  } finally {
+    store.close()
+  }
+  console.log(`backup of ${database} written to ${target} (${statSync(target).size} bytes)`)
+  return 0
+}

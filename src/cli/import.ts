@@ -1,0 +1,56 @@
+import { join, resolve } from 'node:path'
+import type { Config } from '../config/schema.ts'
+import { ImportError, importUpstream, locateUpstream, type ImportReport } from '../import/import.ts'
+import { DataLockedError, acquireDataLock } from '../store/lock.ts'
+import { DATABASE_FILE, createSqliteStore } from '../store/sqlite/index.ts'
+import { resolveConfig, resolveDataDir } from './serve.ts'
+
+export interface ImportOptions {
+  config?: string
+  data?: string
+}
+
+/**
+ * Imports `upstream` into the database of `dataDir`, holding the data folder's lock meanwhile:
+ * refused (DataLockedError) while a server uses the folder, and no server starts until it is done.
+ */
+export async function importFolder(upstream: string, dataDir: string, config: Config): Promise<ImportReport> {
+  locateUpstream(upstream)
+  const lock = acquireDataLock(dataDir)
+  try {
+    const store = createSqliteStore(join(dataDir, DATABASE_FILE), config.storage.synchronous)
+    try {
+      return await importUpstream(store, upstream, { defaultRoles: config.DB.users.default.roles })
+    } finally {
+      store.close()
+    }
+  } finally {
+    lock.release()
+  }
+}
+
+/** Exit codes: 0 all read, 2 done but some files were malformed and skipped, 1 nothing done. */
+export async function importCommand(options: ImportOptions, args: string[]): Promise<number> {
+  const [upstream] = args
+  if (upstream === undefined || args.length > 1) {
+    console.error('usage: originchats import <upstream-folder> [--config FILE] [--data DIR]')
+    return 1
+  }
+  const { config, configPath } = await resolveConfig(options.config)
+  const dataDir = resolveDataDir(config, configPath, options.data)
+  let report: ImportReport
+  try {
+    report = await importFolder(resolve(upstream), dataDir, config)
+  } catch (error) {
+    if (!(error instanceof DataLockedError || error instanceof ImportError)) throw error
+    console.error(`originchats: ${error.message}`)
+    return 1
+  }
+  console.log(`imported ${report.folder} into ${join(dataDir, DATABASE_FILE)}`)
+  for (const kind of ['users', 'roles', 'channels', 'messages'] as const) {
+    console.log(`${kind.padEnd(9)} ${report[kind].imported} imported, ${report[kind].skipped} skipped (already there)`)
+  }
+  for (const note of report.notes) console.log(`note: ${note}`)
+  for (const { path, reason } of report.invalid) console.error(`skipped malformed file ${path}: ${reason}`)
+  return report.invalid.length > 0 ? 2 : 0
+}

@@ -1,0 +1,258 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ChannelRecord, MessageRecord, RoleRecord, Store, UserRecord } from '../store/types.ts'
+import {
+  InvalidFile,
+  findDataFolder,
+  isDirectory,
+  parseChannels,
+  parseMessages,
+  parseRoles,
+  parseUsers,
+  type UpstreamChannel,
+  type UpstreamMessage,
+  type UpstreamRole,
+  type UpstreamUser,
+} from './upstream.ts'
+
+/**
+ * Imports an upstream OriginChats server's data (seed or latest layout) into the store.
+ *
+ * Merge rule — the import only ever adds, so running it twice adds nothing:
+ * - a user is skipped when its ID exists; a seed user (keyed by username, no ID) gets the
+ *   lower-cased username as ID, and is skipped when a user with that ID or username exists,
+ *   its messages then going to that user;
+ * - a role or channel is skipped when one with that name exists (its definition is left as it
+ *   is); new ones are placed before the upstream role/channel that follows them (see
+ *   mergeOrder), so a fresh database ends up in upstream's order;
+ * - a message is skipped when its ID exists; new ones keep ID, timestamp, reply, reactions,
+ *   pin and edit flag, and are appended to their channel's history.
+ * Message authors, reply authors and reactors that are seed usernames (or any known username
+ * that is not a user ID) become that user's ID; anything else (`originChats`…) is kept as is.
+ */
+
+export interface ImportCounts {
+  imported: number
+  skipped: number
+}
+
+export interface ImportReport {
+  /** The folder the files were read from (`<upstream>/db` or the upstream folder itself). */
+  folder: string
+  users: ImportCounts
+  roles: ImportCounts
+  channels: ImportCounts
+  messages: ImportCounts
+  /** Malformed files, skipped as a whole. */
+  invalid: Array<{ path: string; reason: string }>
+  /** Things left out that are not errors (messages of unknown channels, unsupported files). */
+  notes: string[]
+}
+
+export interface ImportOptions {
+  /** Roles of an imported user whose record has none (`DB.users.default.roles`). */
+  defaultRoles?: string[]
+}
+
+export class ImportError extends Error {}
+
+/** Upstream files this importer does not read yet; named in the report when present. */
+const UNSUPPORTED = [
+  'threads',
+  'threadMessages',
+  'polls.json',
+  'poll_votes.json',
+  'webhooks.json',
+  'attachments.json',
+  'serverEmojis.json',
+  'modlog.json',
+  'unreads.json',
+  'push_subscriptions.json',
+]
+
+/** The folder holding the upstream files, or ImportError when `upstream` has none. */
+export function locateUpstream(upstream: string): string {
+  const folder = findDataFolder(upstream)
+  if (!folder) throw new ImportError(`${upstream}: no OriginChats data here (expected db/users.json, db/channels.json, db/channels/)`)
+  return folder
+}
+
+export async function importUpstream(store: Store, upstream: string, options: ImportOptions = {}): Promise<ImportReport> {
+  const folder = locateUpstream(upstream)
+  const report: ImportReport = {
+    folder,
+    users: { imported: 0, skipped: 0 },
+    roles: { imported: 0, skipped: 0 },
+    channels: { imported: 0, skipped: 0 },
+    messages: { imported: 0, skipped: 0 },
+    invalid: [],
+    notes: [],
+  }
+  /** Reads and parses one file; a missing file is undefined, a malformed one is reported and undefined. */
+  const read = async <T>(path: string, parse: (text: string) => T): Promise<T | undefined> => {
+    if (!existsSync(path)) return undefined
+    try {
+      return parse(await Bun.file(path).text())
+    } catch (error) {
+      if (!(error instanceof InvalidFile)) throw error
+      report.invalid.push({ path, reason: error.message })
+      return undefined
+    }
+  }
+
+  const roles = await read(join(folder, 'roles.json'), parseRoles)
+  if (roles) report.roles = await importRoles(store, roles)
+  const users = await read(join(folder, 'users.json'), parseUsers)
+  const names = new Map<string, string>()
+  if (users) report.users = await importUsers(store, users, options.defaultRoles ?? ['user'], names)
+  const channels = await read(join(folder, 'channels.json'), parseChannels)
+  if (channels) report.channels = await importChannels(store, channels)
+
+  const resolveUser = await userResolver(store, names)
+  const channelsDir = join(folder, 'channels')
+  const files = isDirectory(channelsDir) ? readdirSync(channelsDir).filter((file) => file.endsWith('.json')).sort() : []
+  for (const file of files) {
+    const name = file.slice(0, -'.json'.length)
+    const path = join(channelsDir, file)
+    if (!(await store.channels.get(name))) {
+      report.notes.push(`${path}: no channel named '${name}'; its messages were not imported`)
+      continue
+    }
+    const messages = await read(path, parseMessages)
+    if (!messages) continue
+    const records = toMessageRecords(name, messages, resolveUser)
+    const added = await store.messages.importMany(records)
+    report.messages.imported += added
+    report.messages.skipped += records.length - added
+  }
+
+  const unsupported = UNSUPPORTED.filter((name) => existsSync(join(folder, name)))
+  if (unsupported.length > 0) report.notes.push(`not imported (not supported yet): ${unsupported.join(', ')}`)
+  return report
+}
+
+/**
+ * The order after adding `upstream`'s new names to `existing`: each new name goes right before
+ * the nearest upstream name after it that is already placed, or last when there is none. (So a
+ * new role never outranks a role that upstream ranked above it.)
+ */
+export function mergeOrder(existing: string[], upstream: string[]): string[] {
+  const order = [...existing]
+  upstream.forEach((name, index) => {
+    if (order.includes(name)) return
+    const next = upstream.slice(index + 1).find((following) => order.includes(following))
+    order.splice(next === undefined ? order.length : order.indexOf(next), 0, name)
+  })
+  return order
+}
+
+async function importRoles(store: Store, roles: UpstreamRole[]): Promise<ImportCounts> {
+  const existing = (await store.roles.list()).map((role) => role.name)
+  const fresh = roles.filter((role) => !existing.includes(role.name))
+  for (const role of fresh) {
+    const record: RoleRecord = {
+      name: role.name,
+      id: role.id ?? crypto.randomUUID(),
+      description: role.description ?? '',
+      color: role.color ?? null,
+      hoisted: role.hoisted ?? false,
+      permissions: role.permissions ?? [],
+      self_assignable: role.self_assignable ?? false,
+      category: role.category ?? null,
+      position: existing.length,
+    }
+    await store.roles.insert(record)
+  }
+  if (fresh.length > 0) await store.roles.reorder(mergeOrder(existing, roles.map((role) => role.name)))
+  return { imported: fresh.length, skipped: roles.length - fresh.length }
+}
+
+/** `names` collects lower-cased username → user ID for resolving authors in message files. */
+async function importUsers(store: Store, users: UpstreamUser[], defaultRoles: string[], names: Map<string, string>): Promise<ImportCounts> {
+  const counts = { imported: 0, skipped: 0 }
+  for (const user of users) {
+    const record = toUserRecord(user, defaultRoles)
+    const existing = (await store.users.get(record.id)) ?? (user.layout === 'seed' ? await store.users.getByUsername(record.username) : undefined)
+    if (!names.has(record.username.toLowerCase())) names.set(record.username.toLowerCase(), existing?.id ?? record.id)
+    if (existing) {
+      counts.skipped++
+      continue
+    }
+    await store.users.insert(record)
+    counts.imported++
+  }
+  return counts
+}
+
+function toUserRecord(user: UpstreamUser, defaultRoles: string[]): UserRecord {
+  const status = { status: 'online', text: '' }
+  if (user.layout === 'seed') {
+    const { roles, ...extra } = user.record
+    const id = user.key.trim().toLowerCase()
+    return { id, username: id, roles: roles ?? [...defaultRoles], status, extra }
+  }
+  const { username, roles, status: stored, nickname, pfp_url, password_hash, ...rest } = user.record
+  const { validator: _validator, ...extra } = rest as Record<string, unknown>
+  const record: UserRecord = {
+    id: user.key,
+    username,
+    roles: roles ?? [...defaultRoles],
+    status: stored ? { status: stored.status, text: stored.text ?? '' } : status,
+    extra,
+  }
+  if (nickname !== undefined) record.nickname = nickname
+  if (pfp_url !== undefined) record.pfp_url = pfp_url
+  if (password_hash !== undefined) record.password_hash = password_hash
+  return record
+}
+
+async function importChannels(store: Store, channels: UpstreamChannel[]): Promise<ImportCounts> {
+  const existing = (await store.channels.list()).map((channel) => channel.name)
+  const fresh = channels.filter((channel) => !existing.includes(channel.name))
+  for (const channel of fresh) {
+    const record: ChannelRecord = { ...channel, type: channel.type ?? 'text' }
+    await store.channels.insert(record)
+  }
+  if (fresh.length > 0) {
+    const order = mergeOrder(existing, channels.map((channel) => channel.name))
+    for (const [position, name] of order.entries()) await store.channels.move(name, position)
+  }
+  return { imported: fresh.length, skipped: channels.length - fresh.length }
+}
+
+/** A message's `user` as stored here: user IDs stay, usernames become IDs, system authors stay. */
+async function userResolver(store: Store, names: Map<string, string>): Promise<(user: string) => string> {
+  const users = await store.users.list()
+  const ids = new Set(users.map((user) => user.id))
+  for (const user of users) if (!names.has(user.username.toLowerCase())) names.set(user.username.toLowerCase(), user.id)
+  return (user) => (ids.has(user) ? user : (names.get(user.toLowerCase()) ?? user))
+}
+
+function toMessageRecords(channel: string, messages: UpstreamMessage[], resolveUser: (user: string) => string): MessageRecord[] {
+  const authors = new Map(messages.map((message) => [message.id, message.user]))
+  return messages.map((message) => {
+    const record: MessageRecord = {
+      id: message.id,
+      channel,
+      thread_id: null,
+      user: resolveUser(message.user),
+      content: message.content,
+      timestamp: message.timestamp,
+    }
+    if (message.reply_to) {
+      record.reply_to = { id: message.reply_to.id, user: resolveUser(message.reply_to.user ?? authors.get(message.reply_to.id) ?? '') }
+    }
+    for (const key of ['ping', 'embeds', 'attachments', 'interaction', 'webhook'] as const) {
+      if (message[key] !== undefined && message[key] !== null) Object.assign(record, { [key]: message[key] })
+    }
+    if (message.edited) record.edited = true
+    if (message.pinned) record.pinned = true
+    if (message.reactions) {
+      const reactions = Object.entries(message.reactions)
+        .map(([emoji, users]): [string, string[]] => [emoji, [...new Set(users.map(resolveUser))]])
+        .filter(([, users]) => users.length > 0)
+      if (reactions.length > 0) record.reactions = Object.fromEntries(reactions)
+    }
+    return record
+  })
+}
