@@ -15,8 +15,11 @@ export type Permission = (typeof PERMISSIONS)[number]
 
 export type ChannelKey = 'view' | 'send' | 'delete' | 'delete_own' | 'edit_own' | 'react' | 'pin' | 'create_thread'
 
-/** Used when a channel is unknown or its permissions object is empty (data.md §4.3 A.1). */
-const FALLBACK: Record<ChannelKey, string[]> = {
+/**
+ * Used when a channel is unknown or its permissions object is empty (data.md §4.3 A.1), and
+ * given to channels created without role lists (commands.md §5.2).
+ */
+const DEFAULT_CHANNEL_PERMISSIONS: Record<ChannelKey, string[]> = {
   view: ['owner'],
   send: ['owner'],
   delete: ['owner'],
@@ -26,6 +29,9 @@ const FALLBACK: Record<ChannelKey, string[]> = {
   pin: ['owner'],
   create_thread: ['owner'],
 }
+
+/** A fresh copy of the default role lists, for a new channel. */
+export const defaultChannelPermissions = (): Record<string, string[]> => structuredClone(DEFAULT_CHANNEL_PERMISSIONS)
 
 const ORDERED_KEYS = new Set<ChannelKey>(['view', 'send', 'delete', 'create_thread'])
 
@@ -38,11 +44,11 @@ export const isBanned = (roles: readonly string[]) => roles.includes('banned')
  */
 export function channelAllows(channel: ChannelRecord | undefined, key: ChannelKey, roles: readonly string[]): boolean {
   if (ORDERED_KEYS.has(key)) {
-    const permissions = channel?.permissions && Object.keys(channel.permissions).length > 0 ? channel.permissions : FALLBACK
+    const permissions = channel?.permissions && Object.keys(channel.permissions).length > 0 ? channel.permissions : DEFAULT_CHANNEL_PERMISSIONS
     return walkRoleList(permissions[key] ?? [], roles)
   }
   if (!channel) return false
-  const list = channel.permissions?.[key] ?? FALLBACK[key]
+  const list = channel.permissions?.[key] ?? DEFAULT_CHANNEL_PERMISSIONS[key]
   return roles.some((role) => list.includes(role))
 }
 

@@ -1,5 +1,6 @@
 import { Type as T } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { defaultChannelPermissions } from '../auth/permissions.ts'
 import { defineCommand, type Effects, type UserContext } from '../protocol/command.ts'
 import { E, fail } from '../protocol/errors.ts'
 import { describeSchemaError } from '../protocol/schema-errors.ts'
@@ -21,17 +22,6 @@ export const channelsGet = defineCommand({
 /** `forum` is creatable too (compat-notes §3.10); the error strings still name the old three. */
 const TYPES: readonly unknown[] = ['text', 'voice', 'separator', 'forum']
 
-/** Used when `channel_create` gets no role lists (commands.md §5.2). */
-const DEFAULT_PERMISSIONS = {
-  view: ['owner'],
-  send: ['owner'],
-  delete: ['owner'],
-  delete_own: ['user'],
-  edit_own: ['user'],
-  react: ['user'],
-  pin: ['owner'],
-  create_thread: ['owner'],
-}
 
 /** Channel names are free-form (never paths), but bounded and printable (compat-notes §3.38). */
 export const CHANNEL_NAME_MAX = 100
@@ -110,7 +100,7 @@ export const channelCreate = defineCommand({
     if (await ctx.store.channels.get(name)) fail('Channel already exists')
 
     // Lists that end up empty fall back to the defaults, so a new channel is never invisible to all.
-    const channel: ChannelRecord = { name, type, permissions: Object.keys(lists).length > 0 ? lists : structuredClone(DEFAULT_PERMISSIONS) }
+    const channel: ChannelRecord = { name, type, permissions: Object.keys(lists).length > 0 ? lists : defaultChannelPermissions() }
     if (description) channel.description = description
     if (displayName) channel.display_name = displayName
     if (type === 'separator' && p.size) channel.size = p.size

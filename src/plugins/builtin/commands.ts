@@ -1,4 +1,4 @@
-import { colorOf, isBanned, roleAssignmentError, roleManagementError, SYSTEM_ROLES } from '../../auth/permissions.ts'
+import { colorOf, defaultChannelPermissions, isBanned, roleAssignmentError, roleManagementError, SYSTEM_ROLES } from '../../auth/permissions.ts'
 import { BANNED_REASON } from '../../commands/moderation.ts'
 import { topics } from '../../net/topics.ts'
 import type { Session } from '../../net/session.ts'
@@ -20,17 +20,6 @@ const ADMIN_ROLES = ['owner', 'admin']
 const ok = (text: string) => `✅ ${text}`
 const error = (text: string) => `❌ Error: ${text}`
 
-/** What `channel_create` gives a new channel (commands.md §5.2). */
-const DEFAULT_CHANNEL_PERMISSIONS = {
-  view: ['owner'],
-  send: ['owner'],
-  delete: ['owner'],
-  delete_own: ['user'],
-  edit_own: ['user'],
-  react: ['user'],
-  pin: ['owner'],
-  create_thread: ['owner'],
-}
 const SETTABLE_PERMISSIONS = ['view', 'send', 'delete', 'delete_own', 'edit_own', 'react', 'pin']
 const ALLOW = ['true', 'yes', '1', 'allow']
 
@@ -144,7 +133,7 @@ const COMMANDS: Record<string, Command> = {
       const type = call.args[1]!.toLowerCase()
       if (type !== 'text' && type !== 'separator') return error("Invalid type. Use 'text' or 'separator'")
       if (await call.server.store.channels.get(name)) return error('Failed to create channel (may already exist)')
-      const channel: ChannelRecord = { name, type, permissions: structuredClone(DEFAULT_CHANNEL_PERMISSIONS) }
+      const channel: ChannelRecord = { name, type, permissions: defaultChannelPermissions() }
       await call.server.store.channels.insert(channel)
       await call.server.apply(call.session, {
         channelsChanged: true,
