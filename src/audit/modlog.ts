@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts'
-import type { ModlogEntry, ModlogRepo, UserRecord } from '../store/types.ts'
+import type { ModlogEntry, ModlogRepo } from '../store/types.ts'
 
 /** Which modlog category each action belongs to (data.md §11). */
 const CATEGORY: Record<string, string> = {
@@ -44,7 +44,7 @@ export interface Audit {
   details?: Record<string, unknown>
 }
 
-export async function record(modlog: ModlogRepo, config: Config, actor: UserRecord, audit: Audit, now = Date.now()) {
+export async function record(modlog: ModlogRepo, config: Config, actor: { id: string; username: string }, audit: Audit, now = Date.now()) {
   if (!config.modlog.enabled) return
   const entry: ModlogEntry = {
     id: `${now}-${actor.id}`,

@@ -119,3 +119,19 @@ export function roleAssignmentError(
   if (!actorRoles.includes('owner') && targetRoles.includes('owner')) return 'Cannot modify roles of the server owner'
   return undefined
 }
+
+/**
+ * `role_reorder` (upstream has no check): below the owner, every role that moves must be one the
+ * actor may manage, and it may not land at or above the actor's own best position.
+ */
+export function reorderError(actorRoles: readonly string[], order: readonly string[], known: ReadonlyMap<string, RoleRecord>): string | undefined {
+  if (actorRoles.includes('owner')) return undefined
+  const best = bestPosition(actorRoles, known)
+  for (const [position, name] of order.entries()) {
+    if (known.get(name)?.position === position) continue
+    const error = roleManagementError(actorRoles, name, known)
+    if (error) return error
+    if (position <= best) return 'Cannot manage roles at or above your position'
+  }
+  return undefined
+}

@@ -1,6 +1,6 @@
 import { Type as T, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { NOT_SELF_ASSIGNABLE, SYSTEM_ROLES, roleAssignmentError, roleManagementError } from '../auth/permissions.ts'
+import { NOT_SELF_ASSIGNABLE, SYSTEM_ROLES, reorderError, roleAssignmentError, roleManagementError } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type Effects, type UserContext } from '../protocol/command.ts'
 import { E, fail, type Packet } from '../protocol/errors.ts'
@@ -271,7 +271,10 @@ export const roleReorder = defineCommand({
     const known = await ctx.store.roles.list()
     const names = sent.map((entry) => known.find((role) => role.name === entry) ?? known.find((role) => role.id === entry))
     if (names.some((role) => role === undefined)) fail('Failed to reorder roles')
-    if (!(await ctx.store.roles.reorder(names.map((role) => role!.name)))) fail('Failed to reorder roles')
+    const order = names.map((role) => role!.name)
+    const refused = reorderError(ctx.user.roles, order, await ctx.roles())
+    if (refused) fail(refused)
+    if (!(await ctx.store.roles.reorder(order))) fail('Failed to reorder roles')
     return {
       reply: { cmd: 'role_reorder', roles: sent },
       publish: [await announceRoles(ctx.store)],

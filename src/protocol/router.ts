@@ -188,21 +188,24 @@ export class Router {
       const first = hub.sessionsOf(userId)[0]
       if (first) hub.send(first, packet)
     }
-    if (effects.refreshAccess) await hub.refreshUsers(effects.refreshAccess)
-    if (effects.channelsChanged) await this.pushChannelLists()
+    if (effects.channelsChanged) await this.pushChannelLists(hub.onlineUserIds())
+    else if (effects.refreshAccess) await this.pushChannelLists(effects.refreshAccess)
     for (const { userId, packet } of effects.disconnect ?? []) hub.disconnectUser(userId, packet)
-    if (effects.audit && ctx.session.user) {
-      const actor = await ctx.store.users.get(ctx.session.user.id)
-      for (const audit of actor ? effects.audit : []) await record(ctx.store.modlog, ctx.config, actor!, audit)
-    }
+    // The actor as logged in: the record may be gone by now (an owner deleting their own account).
+    const actor = ctx.session.user
+    if (actor) for (const audit of effects.audit ?? []) await record(ctx.store.modlog, ctx.config, actor, audit)
     for (const { name, data } of effects.events ?? []) ctx.plugins.emit(name, session, data)
   }
 
-  /** Upstream left other clients' channel lists stale (commands.md §5.0); each user gets theirs. */
-  private async pushChannelLists() {
+  /**
+   * After channel or role changes: resubscribe these users' sockets to what they may view now,
+   * and send each their own `channels_get`, so a channel they gained or lost shows at once
+   * (upstream left other clients' lists stale, commands.md §5.0).
+   */
+  private async pushChannelLists(userIds: string[]) {
     const { hub, bus, store } = this.deps
-    await hub.refreshAll()
-    for (const userId of hub.onlineUserIds()) {
+    await hub.refreshUsers(userIds)
+    for (const userId of userIds) {
       const user = await store.users.get(userId)
       if (user) bus.publish(topics.user(userId), { cmd: 'channels_get', val: await visibleChannels(store, user.roles) })
     }

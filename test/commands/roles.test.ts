@@ -454,7 +454,7 @@ describe('role_reorder', () => {
     expect(await rolesOf(owner)).toEqual(DEFAULT_ROLES)
   })
 
-  test.concurrent('needs manage_roles but no hierarchy; bad input', async () => {
+  test.concurrent('needs manage_roles, and below the owner only roles under your own move, and only there; bad input', async () => {
     await using server = await startServer()
     const owner = await server.login('owner')
     const alice = await server.login('alice')
@@ -463,8 +463,15 @@ describe('role_reorder', () => {
     for (const roles of [undefined, [], 'user', null]) {
       expect(await carol.error({ cmd: 'role_reorder', roles })).toEqual(err('role_reorder', 'Roles array is required'))
     }
-    expect(await carol.request({ cmd: 'role_reorder', roles: ['owner', 'admin', 'user', 'moderator'] })).toMatchObject({ cmd: 'role_reorder' })
-    expect((await rolesOf(carol)).moderator.position).toBe(3)
+    // carol's best role is moderator (position 2): it may not move, nor may anything rise to it.
+    expect(await carol.error({ cmd: 'role_reorder', roles: ['owner', 'admin', 'user', 'moderator'] })).toEqual(err('role_reorder', AT_OR_ABOVE))
+    expect(await carol.error({ cmd: 'role_reorder', roles: ['owner', 'admin', 'mgr', 'moderator', 'user'] })).toEqual(err('role_reorder', AT_OR_ABOVE))
+    expect((await rolesOf(carol)).moderator.position).toBe(2)
+    expect(await carol.request({ cmd: 'role_reorder', roles: ['owner', 'admin', 'moderator', 'mgr', 'user'] })).toMatchObject({ cmd: 'role_reorder' })
+    const ranks = await rolesOf(carol)
+    expect([ranks.moderator.position, ranks.mgr.position, ranks.user.position]).toEqual([2, 3, 4])
+    // The owner answers to nobody.
+    expect(await owner.request({ cmd: 'role_reorder', roles: ['owner', 'admin', 'user', 'moderator'] })).toMatchObject({ cmd: 'role_reorder' })
   })
 })
 
@@ -706,13 +713,19 @@ describe('user_roles_set', () => {
     await alice.expectNone('message_new')
     expect(await alice.error({ cmd: 'message_new', channel: 'vip-lounge', content: 'let me in' })).toMatchObject({ cmd: 'error' })
 
+    const names = (packet: { [key: string]: any }) => packet.val.map((channel: { name: string }) => channel.name)
+    alice.drain('channels_get')
     await setRoles(owner, 'alice', ['vip', 'user'])
+    // Her client learns about the channel it can now see without asking.
+    expect(names(await alice.next('channels_get'))).toEqual(['general', 'vip-lounge'])
+    await owner.expectNone('channels_get')
     await posted(owner, 'vip-lounge', 'secret 2')
     expect(await alice.next('message_new')).toMatchObject({ channel: 'vip-lounge', message: { content: 'secret 2' } })
     await posted(alice, 'vip-lounge', 'thanks')
     expect((await owner.next('message_new', (p) => p.message.content === 'thanks')).channel).toBe('vip-lounge')
 
     await setRoles(owner, 'alice', ['user'])
+    expect(names(await alice.next('channels_get'))).toEqual(['general'])
     await posted(owner, 'vip-lounge', 'secret 3')
     await alice.expectNone('message_new')
   })

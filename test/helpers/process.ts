@@ -5,8 +5,8 @@ import type { Packet, TestClient } from './client.ts'
 /** The repository root, for spawning `bun src/cli.ts`. */
 export const ROOT = join(import.meta.dir, '..', '..')
 
-/** `originchats <ver> serving on ws://HOST:PORT/ (data: DIR)` — printed by src/cli.ts once listening. */
-const SERVING = /^originchats (\S+) serving on (ws:\/\/\S+\/) \(data: (.*)\)$/
+/** `originchats <ver> serving on ws[s]://HOST:PORT/ (data: DIR)` — printed by `serve` once listening. */
+const SERVING = /^originchats (\S+) serving on (wss?:\/\/\S+\/) \(data: (.*)\)$/
 
 export interface Finished {
   code: number
@@ -100,7 +100,7 @@ export class ServerProcess {
   }
 
   get httpUrl(): string {
-    return this.url.replace(/^ws:/, 'http:')
+    return this.url.replace(/^ws/, 'http')
   }
 
   /** Resolves with the first stdout line (already printed or still to come) matching `match`. */
