@@ -33,9 +33,10 @@ export class SqliteMessages implements MessageRepo {
   constructor(private readonly db: Database) {
     const sql = (text: string) => db.query<Row, (string | number)[]>(text)
     this.q = {
+      // OR IGNORE: an import may offer IDs already stored; fresh messages have fresh UUIDs.
       insert: db.prepare(
-        `INSERT INTO messages (id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, extra)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO messages (id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       get: sql(`SELECT ${COLUMNS} FROM messages WHERE id = ? AND channel = ? AND thread = ?`),
       latest: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ? OFFSET ?`),
@@ -53,24 +54,8 @@ export class SqliteMessages implements MessageRepo {
       delete: db.prepare('DELETE FROM messages WHERE id = ? AND channel = ? AND thread = ?'),
       setReactions: db.prepare('UPDATE messages SET reactions = ? WHERE id = ?'),
       setPinned: db.prepare('UPDATE messages SET pinned = ? WHERE id = ? AND channel = ? AND thread = ?'),
-      importRow: db.prepare(
-        `INSERT OR IGNORE INTO messages (id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
     }
-    this.inserts = new GroupCommit<MessageRecord>(db, (record) => {
-      this.q.insert.run(
-        record.id,
-        record.channel,
-        record.thread_id ?? '',
-        record.user,
-        record.content,
-        record.timestamp,
-        record.reply_to?.id ?? null,
-        record.reply_to?.user ?? null,
-        extraOf(record),
-      )
-    })
+    this.inserts = new GroupCommit<MessageRecord>(db, (record) => this.write(record))
   }
 
   insert(message: NewMessage): Promise<MessageRecord> {
@@ -172,27 +157,26 @@ export class SqliteMessages implements MessageRepo {
   }
 
   async importMany(messages: MessageRecord[]) {
-    return this.db.transaction(() => {
-      let added = 0
-      for (const record of messages) {
-        const result = this.q.importRow.run(
-          record.id,
-          record.channel,
-          record.thread_id ?? '',
-          record.user,
-          record.content,
-          record.timestamp,
-          record.reply_to?.id ?? null,
-          record.reply_to?.user ?? null,
-          record.pinned ? 1 : 0,
-          record.edited ? 1 : 0,
-          extraOf(record),
-          record.reactions && Object.keys(record.reactions).length > 0 ? JSON.stringify(record.reactions) : null,
-        )
-        added += result.changes
-      }
-      return added
-    })()
+    return this.db.transaction(() => messages.reduce((added, record) => added + this.write(record), 0))()
+  }
+
+  /** Stores a whole record; returns 1 when it was new, 0 when its ID was already stored. */
+  private write(record: MessageRecord): number {
+    const { reactions } = record
+    return this.q.insert.run(
+      record.id,
+      record.channel,
+      record.thread_id ?? '',
+      record.user,
+      record.content,
+      record.timestamp,
+      record.reply_to?.id ?? null,
+      record.reply_to?.user ?? null,
+      record.pinned ? 1 : 0,
+      record.edited ? 1 : 0,
+      extraOf(record),
+      reactions && Object.keys(reactions).length > 0 ? JSON.stringify(reactions) : null,
+    ).changes
   }
 
   private changeReactions(target: Target, id: string, change: (reactions: Record<string, string[]>) => boolean) {
