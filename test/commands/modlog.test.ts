@@ -2,23 +2,13 @@ import { describe, expect, test } from 'bun:test'
 import type { ModlogEntry } from '../../src/store/types.ts'
 import type { TestClient } from '../helpers/client.ts'
 import { startServer, type TestServer } from '../helpers/server.ts'
+import { customRole } from '../helpers/fixtures.ts'
 
 const denied = (src: string) => ({ cmd: 'error', src, val: "Access denied: 'view_audit_log' or 'manage_users' permission required" })
 const invalid = (val: string) => ({ cmd: 'error', src: 'modlog_get', val })
 const EMPTY = { cmd: 'modlog_get', entries: [], total: 0, offset: 0, limit: 100 }
 const DAY = 86_400
 
-const customRole = (name: string, permissions: string[], position: number) => ({
-  name,
-  id: `${name}-id`,
-  description: '',
-  color: null,
-  hoisted: false,
-  permissions,
-  self_assignable: false,
-  category: null,
-  position,
-})
 
 const idOf = async (server: TestServer, username: string) => (await server.app.store.users.getByUsername(username))!.id
 

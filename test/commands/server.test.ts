@@ -8,6 +8,7 @@ import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
 import { TestClient } from '../helpers/client.ts'
 import { startFakeRotur } from '../helpers/rotur.ts'
 import { startServer, type TestServer } from '../helpers/server.ts'
+import { customRole } from '../helpers/fixtures.ts'
 
 const DENIED = { cmd: 'error', src: 'server_update', val: "Access denied: 'manage_server' permission required" }
 const invalid = (val: string) => ({ cmd: 'error', src: 'server_update', val })
@@ -15,17 +16,6 @@ const invalid = (val: string) => ({ cmd: 'error', src: 'server_update', val })
 const httpUrl = (url: string, path: string) => new URL(path, url.replace(/^ws/, 'http')).href
 const info = async (server: TestServer) => ((await (await fetch(httpUrl(server.url, '/info'))).json()) as { server: unknown }).server
 
-const customRole = (name: string, permissions: string[], position: number) => ({
-  name,
-  id: `${name}-id`,
-  description: '',
-  color: null,
-  hoisted: false,
-  permissions,
-  self_assignable: false,
-  category: null,
-  position,
-})
 
 describe('server_info', () => {
   test.concurrent('any user reads the live name, icon and banner; unauthenticated sockets are refused', async () => {
