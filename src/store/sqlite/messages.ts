@@ -23,6 +23,12 @@ const EXTRA_KEYS = ['ping', 'embeds', 'attachments', 'interaction', 'webhook'] a
 
 const COLUMNS = 'seq, id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions'
 
+/**
+ * One- and two-character searches cannot use the trigram index; they scan this many of the
+ * newest messages at most, so a search never stalls the server on a huge channel.
+ */
+const SHORT_QUERY_SCAN = 20_000
+
 /** Microsecond-precision float seconds, the protocol's timestamp unit. */
 const nowSeconds = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1e6
 
@@ -48,7 +54,7 @@ export class SqliteMessages implements MessageRepo {
         `SELECT ${COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')} FROM messages_fts f JOIN messages m ON m.seq = f.rowid
          WHERE messages_fts MATCH ? AND m.channel = ? AND m.thread = ? ORDER BY m.seq DESC LIMIT ?`,
       ),
-      searchScan: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC`),
+      searchScan: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ${SHORT_QUERY_SCAN}`),
       edit: db.prepare('UPDATE messages SET content = ?, edited = 1 WHERE id = ? AND channel = ? AND thread = ?'),
       setExtra: db.prepare('UPDATE messages SET extra = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM messages WHERE id = ? AND channel = ? AND thread = ?'),
