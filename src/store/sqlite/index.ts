@@ -8,6 +8,7 @@ import { openDatabase, type Synchronous } from './open.ts'
 import { SqliteRoles } from './roles.ts'
 import { SqliteUnreads } from './unreads.ts'
 import { SqliteUsers } from './users.ts'
+import { vacuumInto } from './vacuum-into.ts'
 
 export const DATABASE_FILE = 'originchats.db'
 
@@ -28,8 +29,8 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
       // Acknowledged messages still waiting for their group commit belong in the copy.
       messages.flush()
       await rm(target, { force: true })
-      // VACUUM INTO reads one consistent snapshot; WAL lets writers carry on meanwhile.
-      db.run('VACUUM INTO ?', [target])
+      if (path === ':memory:') db.run('VACUUM INTO ?', [target])
+      else await vacuumInto(path, target)
     },
     close() {
       messages.flush()
