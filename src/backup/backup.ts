@@ -2,16 +2,18 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { LiveConfig } from '../config/live.ts'
 import type { Logger } from '../log.ts'
+import { vacuumInto } from '../store/sqlite/vacuum-into.ts'
 import type { Store } from '../store/types.ts'
 
 /**
- * Writes a consistent copy of the database to `path`. The copy is written beside it and renamed
- * into place, so a file at `path` is always complete (a watcher, or a crash mid-copy, never sees
- * half a backup).
+ * Writes a consistent copy of the database file `database` to `path` from outside the server
+ * (`originchats backup`). The copy is written beside `path` and renamed into place, so a file at
+ * `path` is always complete (a watcher, or a crash mid-copy, never sees half a backup).
  */
-export async function writeBackup(store: Store, path: string): Promise<void> {
+export async function writeBackup(database: string, path: string): Promise<void> {
   const partial = `${path}.partial`
-  await store.backup(partial)
+  await rm(partial, { force: true })
+  await vacuumInto(database, partial)
   await rename(partial, path)
 }
 

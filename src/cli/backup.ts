@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { writeBackup } from '../backup/backup.ts'
-import { DATABASE_FILE, createSqliteStore } from '../store/sqlite/index.ts'
+import { DATABASE_FILE } from '../store/sqlite/index.ts'
 import { resolveConfig, resolveDataDir } from './serve.ts'
 
 export interface BackupOptions {
@@ -10,8 +10,8 @@ export interface BackupOptions {
 }
 
 /**
- * Copies the database to `file`, also while a server is using it: WAL mode lets this second
- * connection read one consistent snapshot while the server keeps writing.
+ * Copies the database to `file`, also while a server is using it: WAL mode lets this read-only
+ * connection take one consistent snapshot while the server keeps writing.
  */
 export async function backupCommand(options: BackupOptions, args: string[]): Promise<number> {
   const [file] = args
@@ -26,12 +26,8 @@ export async function backupCommand(options: BackupOptions, args: string[]): Pro
     return 1
   }
   const target = resolve(file)
-  const store = createSqliteStore(database)
-  try {
-    await writeBackup(store, target)
-  } finally {
-    store.close()
-  }
+  // A read-only copy: nothing (not even a migration) touches the database the server is using.
+  await writeBackup(database, target)
   console.log(`backup of ${database} written to ${target} (${statSync(target).size} bytes)`)
   return 0
 }
