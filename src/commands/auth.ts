@@ -111,7 +111,8 @@ export const login = defineGuestCommand({
     requireLocalAccounts(ctx)
     checkThrottle(ctx)
     const { username, password } = requireCredentials(p)
-    const user = await ctx.store.users.getByUsername(localId(username))
+    // By account ID first: a local account renamed with user_update still signs in with its name.
+    const user = (await ctx.store.users.get(localId(username))) ?? (await ctx.store.users.getByUsername(localId(username)))
     if (!user) return failAttempt(ctx, E.userNotFound)
     if (!user.id.startsWith(LOCAL_PREFIX)) failPlain(E.roturAccount)
     if (!(await verifyPassword(password, user.password_hash))) return failAttempt(ctx, E.invalidPassword)

@@ -88,6 +88,7 @@ export interface UserRepo {
   count(): Promise<number>
   insert(user: UserRecord): Promise<void>
   update(id: string, patch: Partial<Omit<UserRecord, 'id'>>): Promise<UserRecord | undefined>
+  /** Deletes the user and their read positions. */
   delete(id: string): Promise<boolean>
 }
 

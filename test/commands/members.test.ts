@@ -38,6 +38,17 @@ describe('users_banned_list', () => {
 })
 
 describe('user_update', () => {
+  test.concurrent('a renamed local account still signs in with the name it registered', async () => {
+    await using server = await startServer()
+    const owner = await server.login('owner')
+    const dave = await server.register('dave', 'secret123')
+    await dave.close()
+    expect(await owner.request({ cmd: 'user_update', user: 'USR:local_dave', updates: { username: 'david' } })).toMatchObject({ user: 'david' })
+    const again = await server.connect()
+    again.send({ cmd: 'login', username: 'dave', password: 'secret123' })
+    expect((await again.next('ready')).user).toMatchObject({ username: 'david', cracked: true })
+  })
+
   test.concurrent('an admin renames a user: reply to the caller, user_updated to every authenticated socket', async () => {
     await using server = await startServer()
     const owner = await server.login('owner')

@@ -288,3 +288,23 @@ test('data survives closing and reopening', async () => {
     store.close()
   }
 })
+
+describe('users', () => {
+  test(
+    'deleting a user removes their read positions; renaming or deleting a role reaches every user',
+    withStore(async ({ users, roles, unreads }) => {
+      const user = { id: 'u1', username: 'Alice', roles: ['moderator', 'user'], status: { status: 'online', text: '' }, extra: {} }
+      await users.insert(user)
+      await users.insert({ ...user, id: 'u2', username: 'bob', roles: ['user'] })
+      await unreads.set('u1', 'general', 'm1')
+      await roles.update('moderator', { name: 'mod' })
+      expect((await users.getByUsername('alice'))?.roles).toEqual(['mod', 'user'])
+      await roles.delete('mod')
+      expect((await users.get('u1'))?.roles).toEqual(['user'])
+      expect(await users.delete('u1')).toBe(true)
+      expect(await unreads.get('u1', 'general')).toBeUndefined()
+      expect(await users.resolve('alice')).toBeUndefined()
+      expect((await users.resolve('u2'))?.username).toBe('bob')
+    }),
+  )
+})

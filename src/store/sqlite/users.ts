@@ -13,14 +13,16 @@ export class SqliteUsers implements UserRepo {
   private readonly insertRow
   private readonly updateRow
   private readonly deleteRow
+  private readonly deleteReadPositions
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     for (const row of db.query<Row, []>('SELECT id, username, data FROM users ORDER BY seq').all()) {
       this.remember({ ...JSON.parse(row.data), id: row.id, username: row.username })
     }
     this.insertRow = db.prepare('INSERT INTO users (id, username, data) VALUES (?, ?, ?)')
     this.updateRow = db.prepare('UPDATE users SET username = ?, data = ? WHERE id = ?')
     this.deleteRow = db.prepare('DELETE FROM users WHERE id = ?')
+    this.deleteReadPositions = db.prepare('DELETE FROM unreads WHERE user_id = ?')
   }
 
   async get(id: string) {
@@ -62,7 +64,10 @@ export class SqliteUsers implements UserRepo {
   async delete(id: string) {
     const current = this.byId.get(id)
     if (!current) return false
-    this.deleteRow.run(id)
+    this.db.transaction(() => {
+      this.deleteRow.run(id)
+      this.deleteReadPositions.run(id)
+    })()
     this.byId.delete(id)
     this.forgetName(current)
     return true
