@@ -108,6 +108,12 @@ export const Config = T.Object(
         max_connections_per_ip: T.Integer({ minimum: 1, default: 32 }),
         registrations_per_hour: T.Integer({ minimum: 1, default: 10 }),
         auth_failures_per_minute: T.Integer({ minimum: 1, default: 10 }),
+        /**
+         * Behind a reverse proxy every connection comes from the proxy. When true, the client
+         * address is the last entry of `X-Forwarded-For` (the one the proxy itself added). Only
+         * enable it when a proxy always sets that header, or clients could pick their address.
+         */
+        trust_proxy: T.Boolean({ default: false }),
       },
       Open,
     ),

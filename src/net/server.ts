@@ -35,7 +35,7 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
     port,
     tls,
     async fetch(request, server) {
-      const address = server.requestIP(request)?.address ?? 'unknown'
+      const address = clientAddress(request, server.requestIP(request)?.address ?? 'unknown', deps.config().security.trust_proxy)
       if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
         if (new URL(request.url).pathname !== '/') return jsonResponse({ error: 'Not found' }, 404)
         if (hub.connectionsFrom(address) >= deps.config().security.max_connections_per_ip) {
@@ -78,4 +78,11 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
       },
     },
   })
+}
+
+/** The address limits apply to: the peer, or with `trust_proxy` the proxy's last X-Forwarded-For entry. */
+function clientAddress(request: Request, peer: string, trustProxy: boolean): string {
+  if (!trustProxy) return peer
+  const forwarded = request.headers.get('x-forwarded-for')?.split(',').at(-1)?.trim()
+  return forwarded || peer
 }
