@@ -43,6 +43,16 @@ async function findRole(store: Store, p: Selector): Promise<RoleRecord | undefin
   return p.name ? store.roles.get(p.name) : undefined
 }
 
+/**
+ * The selected role, once the caller passed the hierarchy check for it (an unknown role is
+ * checked by the name or ID as sent, which is how the hierarchy reports it); undefined if unknown.
+ */
+async function findManagedRole(ctx: UserContext, p: Selector): Promise<RoleRecord | undefined> {
+  const role = await findRole(ctx.store, p)
+  await checkHierarchy(ctx, role?.name ?? (p.id || p.name)!)
+  return role
+}
+
 function requireSelector(p: Selector) {
   if (!p.id && !p.name) fail('Role id or name is required')
 }
@@ -174,8 +184,7 @@ export const roleUpdate = defineCommand({
   requires: ROLE_MANAGER,
   validate: (_ctx, p) => requireSelector(p),
   async run(ctx, p) {
-    const role = await findRole(ctx.store, p)
-    await checkHierarchy(ctx, role?.name ?? (p.id || p.name)!)
+    const role = await findManagedRole(ctx, p)
     if (!role) return fail('Role not found')
     const patch: Partial<RoleRecord> = {}
     // `name` renames only when `id` selects the role; otherwise it is the selector.
@@ -218,8 +227,7 @@ export const roleSet = defineCommand({
   requires: ROLE_MANAGER,
   validate: (_ctx, p) => requireSelector(p),
   async run(ctx, p) {
-    const role = await findRole(ctx.store, p)
-    await checkHierarchy(ctx, role?.name ?? (p.id || p.name)!)
+    const role = await findManagedRole(ctx, p)
     const data = p.data
     if (!data || typeof data !== 'object' || Array.isArray(data) || Object.keys(data).length === 0) fail('Role data is required')
     checkRoleData(data)
@@ -301,8 +309,7 @@ export const rolePermissionsSet = defineCommand({
   requires: ROLE_MANAGER,
   validate: (_ctx, p) => requireSelector(p),
   async run(ctx, p) {
-    const role = await findRole(ctx.store, p)
-    await checkHierarchy(ctx, role?.name ?? (p.id || p.name)!)
+    const role = await findManagedRole(ctx, p)
     if (!role) return fail('Role not found')
     if (!isStringList(p.permissions)) return fail('Permissions must be an array')
     const updated = (await ctx.store.roles.update(role.name, { permissions: p.permissions }))!
