@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { prune } from './audit/modlog.ts'
 import { AddressLimiter } from './auth/address-limit.ts'
+import { LoginThrottle } from './auth/login-throttle.ts'
 import { MemoryRateLimiter } from './auth/rate-limit.ts'
 import { HttpRoturClient } from './auth/rotur.ts'
 import { BackupSchedule } from './backup/backup.ts'
@@ -62,6 +63,10 @@ export function createApp(options: AppOptions): App {
   const hub = new Hub(bus, store)
   const presence = new Presence(hub, bus, log)
   const limiter = new MemoryRateLimiter(() => config().rate_limiting)
+  const actions = new MemoryRateLimiter(() => {
+    const { actions_per_minute, actions_burst, actions_cooldown_seconds } = config().security
+    return { messages_per_minute: actions_per_minute, burst_limit: actions_burst, cooldown_seconds: actions_cooldown_seconds }
+  })
   const plugins = new PluginManager({
     // Built-in plugins act for the user who typed the command, through the router's effects.
     server: { store, hub, bus, limiter, log, config, dataDir: dirname(options.databasePath), apply: (session, effects) => router.apply(context(session, () => {}), effects) },
@@ -73,7 +78,7 @@ export function createApp(options: AppOptions): App {
   const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
   const services: Services = {
     rotur: new HttpRoturClient(() => config().rotur),
-    authFailures: new AddressLimiter(() => config().security.auth_failures_per_minute, 60_000),
+    loginThrottle: new LoginThrottle(() => config().security),
     registrations: new AddressLimiter(() => config().security.registrations_per_hour, 3_600_000),
     settings,
     assets,
@@ -84,6 +89,7 @@ export function createApp(options: AppOptions): App {
     session,
     hub,
     limiter,
+    actions,
     plugins,
     services,
     log,
@@ -131,7 +137,7 @@ export function createApp(options: AppOptions): App {
       for (const task of background) await task.stop()
       const sessions = [...hub.sockets]
       for (const session of sessions) session.ws.close(CloseCode.goingAway, 'Server shutting down')
-      await Promise.all(sessions.map((session) => session.queue.then(() => session.answered)))
+      await Promise.all(sessions.map((session) => session.frames.started.then(() => session.answered)))
       await listener.stop(true)
       store.close()
       lock?.release()

@@ -19,3 +19,6 @@ export function createLogger(level: () => LogLevel): Logger {
   }
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') }
 }
+
+/** Client-supplied text in a log line, quoted and escaped so it can never forge or split a line. */
+export const quote = (text: string) => JSON.stringify(text)

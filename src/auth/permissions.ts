@@ -35,7 +35,10 @@ export const defaultChannelPermissions = (): Record<string, string[]> => structu
 
 const ORDERED_KEYS = new Set<ChannelKey>(['view', 'send', 'delete', 'create_thread'])
 
-export const isBanned = (roles: readonly string[]) => roles.includes('banned')
+/** A ban is this role in the user's list; only user_ban/user_unban (and their CLI forms) add or remove it. */
+export const BANNED_ROLE = 'banned'
+
+export const isBanned = (roles: readonly string[]) => roles.includes(BANNED_ROLE)
 
 /**
  * Channel role lists. `view`/`send`/`delete`/`create_thread` walk the user's roles in order with
@@ -121,17 +124,51 @@ export function roleAssignmentError(
 }
 
 /**
+ * Nobody hands out a server permission they do not hold themselves (administrator holders hold
+ * them all): the error text for the first permission in `next` that `previous` lacks and the
+ * actor does not have, or undefined.
+ */
+export function grantError(
+  actorRoles: readonly string[],
+  next: readonly string[],
+  previous: readonly string[],
+  known: ReadonlyMap<string, RoleRecord>,
+): string | undefined {
+  const granted = next.find((permission) => !previous.includes(permission) && !hasPermission(actorRoles, permission, known))
+  return granted === undefined ? undefined : `Cannot grant permission '${granted}' you do not have`
+}
+
+/** Moving a role to `position`: below the owner, never at or above the actor's own best role. */
+export function positionError(actorRoles: readonly string[], position: number, known: ReadonlyMap<string, RoleRecord>): string | undefined {
+  if (actorRoles.includes('owner') || position > bestPosition(actorRoles, known)) return undefined
+  return 'Cannot manage roles at or above your position'
+}
+
+/**
+ * Managing another user's account (`user_update`): the owner may manage everyone; below the
+ * owner, only users whose best role ranks under the actor's, and never an owner.
+ */
+export function userManagementError(
+  actorRoles: readonly string[],
+  targetRoles: readonly string[],
+  known: ReadonlyMap<string, RoleRecord>,
+): string | undefined {
+  if (actorRoles.includes('owner')) return undefined
+  if (targetRoles.includes('owner')) return 'Cannot update the server owner'
+  if (bestPosition(targetRoles, known) <= bestPosition(actorRoles, known)) return 'Cannot manage users at or above your position'
+  return undefined
+}
+
+/**
  * `role_reorder` (upstream has no check): below the owner, every role that moves must be one the
  * actor may manage, and it may not land at or above the actor's own best position.
  */
 export function reorderError(actorRoles: readonly string[], order: readonly string[], known: ReadonlyMap<string, RoleRecord>): string | undefined {
   if (actorRoles.includes('owner')) return undefined
-  const best = bestPosition(actorRoles, known)
   for (const [position, name] of order.entries()) {
     if (known.get(name)?.position === position) continue
-    const error = roleManagementError(actorRoles, name, known)
+    const error = roleManagementError(actorRoles, name, known) ?? positionError(actorRoles, position, known)
     if (error) return error
-    if (position <= best) return 'Cannot manage roles at or above your position'
   }
   return undefined
 }

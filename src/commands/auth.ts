@@ -1,7 +1,10 @@
 import { Type as T } from '@sinclair/typebox'
-import { LOCAL_PREFIX, checkNewAccount, hashPassword, localId, verifyPassword } from '../auth/local.ts'
+import { record } from '../audit/modlog.ts'
+import { LOCAL_PREFIX, checkNewAccount, hashPassword, localId, localName, verifyPassword } from '../auth/local.ts'
+import { skeleton } from '../auth/names.ts'
+import { ownerPatch } from '../auth/owner.ts'
 import { isBanned } from '../auth/permissions.ts'
-import type { RoturIdentity } from '../auth/rotur.ts'
+import { quote } from '../log.ts'
 import { defineGuestCommand, type Context, type Effects } from '../protocol/command.ts'
 import { E, failPlain } from '../protocol/errors.ts'
 import type { UserRecord } from '../store/types.ts'
@@ -9,6 +12,12 @@ import type { UserRecord } from '../store/types.ts'
 /** Pre-auth commands. Every failure is an `auth_error` (the router maps errors for guests). */
 
 const Credentials = T.Object({ username: T.Optional(T.Unknown()), password: T.Optional(T.Unknown()) })
+
+/** The actor of changes the server makes by itself (the modlog needs one). */
+const SERVER_ACTOR = { id: 'originChats', username: 'originChats' }
+
+/** Rotur failures have no account to count against; they share this one per address. */
+const ROTUR_ACCOUNT = '#rotur'
 
 function requireCredentials(p: { username?: unknown; password?: unknown }) {
   const username = typeof p.username === 'string' ? p.username.trim() : ''
@@ -21,22 +30,16 @@ function requireLocalAccounts(ctx: Context) {
   if (ctx.config.auth_mode === 'rotur') failPlain(E.authRequired)
 }
 
-function checkThrottle(ctx: Context) {
-  const wait = ctx.services.authFailures.retryAfter(ctx.session.address)
+function checkThrottle(ctx: Context, account?: string) {
+  const wait = ctx.services.loginThrottle.retryAfter(ctx.session.address, account)
   if (wait > 0) failPlain(E.tooManyAttempts(wait))
 }
 
-/** A failed attempt counts against the address before the error goes out. */
-function failAttempt(ctx: Context, message: string): never {
-  ctx.services.authFailures.record(ctx.session.address)
+/** A failed attempt counts against the address (and the account) before the error goes out. */
+function failAttempt(ctx: Context, account: string | undefined, message: string): never {
+  ctx.services.loginThrottle.record(ctx.session.address, account)
+  ctx.log.info(`connection ${ctx.session.id} sign-in as ${quote(account ?? '?')} from ${ctx.session.address} failed: ${message}`)
   return failPlain(message)
-}
-
-/** The owner named in config gets the `owner` role, first in the list, at every login. */
-function withOwnerRole(ctx: Context, typedName: string, roles: string[]): string[] {
-  const owner = ctx.config.server.owner.name.trim().toLowerCase()
-  if (owner === '' || owner !== typedName.trim().toLowerCase() || roles.includes('owner')) return roles
-  return ['owner', ...roles]
 }
 
 function newRecord(ctx: Context, id: string, username: string): UserRecord {
@@ -44,12 +47,42 @@ function newRecord(ctx: Context, id: string, username: string): UserRecord {
   return { id, username, roles: [...roles], status: { status: 'online', text: '' }, extra }
 }
 
-/** Saves what changes at every login: a fresh validator token and, maybe, the owner role. */
-async function finishLogin(ctx: Context, user: UserRecord, typedName: string, cracked: boolean, isNew: boolean): Promise<Effects> {
-  const roles = withOwnerRole(ctx, typedName, user.roles)
+/**
+ * Saves what changes at every login (a fresh validator token, the configured owner's role) in
+ * one atomic step on the record as it is now: the caller's earlier read may predate a ban or a
+ * role change made while the password was being checked, and must not be written back.
+ */
+async function finishLogin(ctx: Context, id: string, cracked: boolean, isNew: boolean): Promise<Effects> {
   const validator = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
-  const saved = await ctx.store.users.update(user.id, { roles, validator })
-  return { login: { user: saved!, cracked, isNew } }
+  let revoked = false
+  const saved = await ctx.store.users.updateWith(id, (current) => {
+    if (isBanned(current.roles)) return undefined
+    const owner = ownerPatch(ctx.config, current, cracked)
+    revoked = current.roles.includes('owner') && owner?.roles !== undefined && !owner.roles.includes('owner')
+    return { ...owner, validator }
+  })
+  if (!saved) return failPlain(E.userNotFound)
+  if (isBanned(saved.roles)) failPlain(E.banned)
+  if (revoked) {
+    ctx.log.warn(`${quote(saved.username)} lost the owner role: server.owner.name names another account`)
+    const details = { roles: saved.roles, reason: 'server.owner.name names another account' }
+    await record(ctx.store.modlog, ctx.config, SERVER_ACTOR, { action: 'user_roles_set', target_id: saved.id, target_name: saved.username, details })
+  }
+  return { login: { user: saved, cracked, isNew } }
+}
+
+/** Local names too close to a name already in use, or to the configured owner's: refused as taken. */
+async function nameTaken(ctx: Context, name: string): Promise<boolean> {
+  const id = localId(name)
+  if ((await ctx.store.users.get(id)) || (await ctx.store.users.getByUsername(id))) return true
+  const wanted = skeleton(name)
+  const owner = ctx.config.server.owner.name
+  if (owner.trim() !== '' && skeleton(owner) === wanted && ctx.config.auth_mode !== 'cracked-only') return true
+  for (const user of await ctx.store.users.list()) {
+    const shown = user.id.startsWith(LOCAL_PREFIX) ? localName(user.id) : user.username
+    if (skeleton(shown) === wanted || (user.nickname && skeleton(user.nickname) === wanted)) return true
+  }
+  return false
 }
 
 export const auth = defineGuestCommand({
@@ -58,10 +91,14 @@ export const auth = defineGuestCommand({
   schema: T.Object({ validator: T.Optional(T.Unknown()) }),
   async run(ctx, p) {
     if (ctx.config.auth_mode === 'cracked-only') failPlain(E.roturDisabled)
-    checkThrottle(ctx)
-    if (typeof p.validator !== 'string' || p.validator === '') return failAttempt(ctx, E.invalidAuth)
-    const identity: RoturIdentity | undefined = await ctx.services.rotur.validate(ctx.session.validatorKey, p.validator)
-    if (!identity) return failAttempt(ctx, E.invalidAuth)
+    checkThrottle(ctx, ROTUR_ACCOUNT)
+    if (typeof p.validator !== 'string' || p.validator === '') return failAttempt(ctx, ROTUR_ACCOUNT, E.invalidAuth)
+    const identity = await ctx.services.rotur.validate(ctx.session.validatorKey, p.validator)
+    if (!identity) return failAttempt(ctx, ROTUR_ACCOUNT, E.invalidAuth)
+    // Local accounts own that ID space; a Rotur identity inside it would take one over.
+    if ([identity.id, identity.username].some((value) => value.toLowerCase().startsWith(LOCAL_PREFIX.toLowerCase()))) {
+      return failAttempt(ctx, identity.username, E.invalidAuth)
+    }
     let user = await ctx.store.users.get(identity.id)
     if (user && isBanned(user.roles)) failPlain(E.banned)
     const isNew = !user
@@ -70,9 +107,9 @@ export const auth = defineGuestCommand({
       await ctx.store.users.insert(user)
     } else if (user.username !== identity.username) {
       // Rotur renames follow the ID.
-      user = (await ctx.store.users.update(user.id, { username: identity.username }))!
+      await ctx.store.users.update(user.id, { username: identity.username })
     }
-    return finishLogin(ctx, user, identity.username, false, isNew)
+    return finishLogin(ctx, identity.id, false, isNew)
   },
 })
 
@@ -86,10 +123,11 @@ export const register = defineGuestCommand({
     const wait = ctx.services.registrations.retryAfter(ctx.session.address)
     if (wait > 0) failPlain(E.tooManyAttempts(wait))
     const { username, password } = requireCredentials(p)
-    const name = checkNewAccount(username, password)
+    const name = checkNewAccount(username, password, ctx.config.security.min_password_length)
+    // Probing which names exist counts like a failed sign-in, so it is throttled the same way.
+    checkThrottle(ctx)
+    if (await nameTaken(ctx, name)) return failAttempt(ctx, undefined, E.usernameTaken)
     const id = localId(name)
-    if ((await ctx.store.users.get(id)) || (await ctx.store.users.getByUsername(id))) failPlain(E.usernameTaken)
-    ctx.services.registrations.record(ctx.session.address)
     const user: UserRecord = {
       ...newRecord(ctx, id, id),
       nickname: name,
@@ -97,9 +135,10 @@ export const register = defineGuestCommand({
       password_hash: await hashPassword(password),
     }
     // Hashing yielded the event loop: another connection may have taken the name meanwhile.
-    if (await ctx.store.users.get(id)) failPlain(E.usernameTaken)
+    if (await nameTaken(ctx, name)) failPlain(E.usernameTaken)
     await ctx.store.users.insert(user)
-    return finishLogin(ctx, user, name, true, true)
+    ctx.services.registrations.record(ctx.session.address)
+    return finishLogin(ctx, id, true, true)
   },
 })
 
@@ -109,15 +148,15 @@ export const login = defineGuestCommand({
   schema: Credentials,
   async run(ctx, p) {
     requireLocalAccounts(ctx)
-    checkThrottle(ctx)
     const { username, password } = requireCredentials(p)
+    const id = localId(username)
+    checkThrottle(ctx, id)
     // By account ID first: a local account renamed with user_update still signs in with its name.
-    const user = (await ctx.store.users.get(localId(username))) ?? (await ctx.store.users.getByUsername(localId(username)))
-    if (!user) return failAttempt(ctx, E.userNotFound)
-    if (!user.id.startsWith(LOCAL_PREFIX)) failPlain(E.roturAccount)
-    if (!(await verifyPassword(password, user.password_hash))) return failAttempt(ctx, E.invalidPassword)
-    if (isBanned(user.roles)) failPlain(E.banned)
-    return finishLogin(ctx, user, username, true, false)
+    const user = (await ctx.store.users.get(id)) ?? (await ctx.store.users.getByUsername(id))
+    if (!user) return failAttempt(ctx, id, E.userNotFound)
+    if (!user.id.startsWith(LOCAL_PREFIX)) return failAttempt(ctx, id, E.roturAccount)
+    if (!(await verifyPassword(password, user.password_hash))) return failAttempt(ctx, id, E.invalidPassword)
+    return finishLogin(ctx, user.id, true, false)
   },
 })
 

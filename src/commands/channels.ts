@@ -86,6 +86,7 @@ async function findForDelete(ctx: UserContext, name: string): Promise<ChannelRec
 
 export const channelCreate = defineCommand({
   cmd: 'channel_create',
+  throttle: true,
   schema: T.Object({ name: AnyField, type: AnyField, description: AnyField, display_name: AnyField, permissions: AnyField, size: AnyField }),
   requires: { permission: 'manage_channels' },
   async run(ctx, p): Promise<Effects> {
@@ -124,6 +125,7 @@ export const channelCreate = defineCommand({
 
 export const channelUpdate = defineCommand({
   cmd: 'channel_update',
+  throttle: true,
   schema: T.Object({ current_name: AnyField, updates: AnyField }),
   requires: { permission: 'manage_channels' },
   async run(ctx, p): Promise<Effects> {
@@ -159,6 +161,7 @@ export const channelUpdate = defineCommand({
 
 export const channelMove = defineCommand({
   cmd: 'channel_move',
+  throttle: true,
   schema: T.Object({ name: AnyField, position: AnyField }),
   requires: { permission: 'manage_channels' },
   async run(ctx, p): Promise<Effects> {
@@ -181,6 +184,7 @@ export const channelMove = defineCommand({
 
 export const channelDelete = defineCommand({
   cmd: 'channel_delete',
+  throttle: true,
   schema: T.Object({ name: AnyField }),
   requires: { permission: 'manage_channels' },
   async run(ctx, p): Promise<Effects> {

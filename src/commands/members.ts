@@ -1,5 +1,7 @@
 import { Type as T } from '@sinclair/typebox'
-import { isBanned } from '../auth/permissions.ts'
+import { normalizeName, skeleton, usernameError } from '../auth/names.ts'
+import { isBanned, userManagementError } from '../auth/permissions.ts'
+import { quote } from '../log.ts'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type UserContext } from '../protocol/command.ts'
 import { E, fail } from '../protocol/errors.ts'
@@ -31,13 +33,26 @@ export const usersBannedList = defineCommand({
 })
 
 const UPDATABLE = new Set(['username', 'nickname'])
+const MAX_NICKNAME = 64
+/** Nicknames may hold spaces, but nothing invisible or line-breaking. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u
+
+/** Another user whose name or nickname looks the same as `name` (exact or look-alike). */
+async function lookalikeOf(ctx: UserContext, name: string, self: string): Promise<UserRecord | undefined> {
+  const wanted = skeleton(name)
+  return (await ctx.store.users.list()).find(
+    (user) => user.id !== self && (skeleton(user.username) === wanted || (user.nickname != null && skeleton(user.nickname) === wanted)),
+  )
+}
 
 /**
- * Renames a user and/or sets their nickname. Unlike upstream, a username another user holds
- * (case-insensitively) is refused, and only the owner may change an owner.
+ * Renames a user and/or sets their nickname. Unlike upstream: a username another user holds,
+ * or one that looks like it, is refused; names hold no control or invisible characters; and
+ * the hierarchy applies (only the owner changes an owner, others only users ranked below them).
  */
 export const userUpdate = defineCommand({
   cmd: 'user_update',
+  throttle: true,
   schema: T.Object({ ...Target, updates: T.Optional(T.Unknown()) }),
   requires: { permission: 'manage_users' },
   async run(ctx, p) {
@@ -50,24 +65,30 @@ export const userUpdate = defineCommand({
     if ('username' in fields) {
       const username = fields.username
       if (typeof username !== 'string' || username.trim() === '') fail('Username must be a non-empty string')
-      patch.username = username.trim()
+      patch.username = normalizeName(username)
+      const problem = usernameError(patch.username)
+      if (problem) fail(problem)
     }
     if ('nickname' in fields) {
       const nickname = fields.nickname
       if (nickname !== null && typeof nickname !== 'string') fail('Nickname must be a string or null')
-      patch.nickname = nickname
+      if (nickname !== null && [...nickname].length > MAX_NICKNAME) fail(`Nickname must be at most ${MAX_NICKNAME} characters`)
+      if (nickname !== null && UNPRINTABLE.test(nickname)) fail('Nickname contains invalid characters')
+      patch.nickname = nickname === null ? null : normalizeName(nickname)
     }
-    // A rename could lock an owner's local account out of `login`, which looks accounts up by username.
-    if (target.roles.includes('owner') && !ctx.user.roles.includes('owner')) fail('Cannot update the server owner')
+    if (target.id !== ctx.user.id) {
+      const refused = userManagementError(ctx.user.roles, target.roles, await ctx.roles())
+      if (refused) fail(refused)
+    }
     if (patch.username !== undefined) {
       const holder = await ctx.store.users.getByUsername(patch.username)
-      if (holder && holder.id !== target.id) fail(E.usernameTaken)
+      if ((holder && holder.id !== target.id) || (await lookalikeOf(ctx, patch.username, target.id))) fail(E.usernameTaken)
     }
     const updated = (await ctx.store.users.update(target.id, patch)) ?? fail('Target user not found')
     // Live connections keep the name they announce when they close.
     for (const session of ctx.hub.sessionsOf(updated.id)) if (session.user) session.user.username = updated.username
     const nickname = updated.nickname ?? null
-    ctx.log.info(`${ctx.user.username} updated user ${target.username}`)
+    ctx.log.info(`${quote(ctx.user.username)} updated user ${quote(target.username)}`)
     return {
       // Upstream broadcasts before it returns the reply.
       announce: [{ topic: topics.users, packet: { cmd: 'user_updated', user_id: updated.id, username: updated.username, nickname } }],
@@ -92,7 +113,7 @@ export const userDelete = defineCommand({
       if (owners.length <= 1) fail('Cannot delete the last owner')
     }
     await ctx.store.users.delete(target.id)
-    ctx.log.info(`${ctx.user.username} deleted user ${target.username}`)
+    ctx.log.info(`${quote(ctx.user.username)} deleted user ${quote(target.username)}`)
     return {
       reply: { cmd: 'user_delete', user: target.username, deleted: true },
       publish: [{ topic: topics.users, packet: { cmd: 'user_leave', username: target.username } }],

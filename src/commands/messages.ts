@@ -3,7 +3,7 @@ import { topics } from '../net/topics.ts'
 import { defineCommand, type Context } from '../protocol/command.ts'
 import { embedsError } from '../protocol/embeds.ts'
 import { E, fail } from '../protocol/errors.ts'
-import type { NewMessage } from '../store/types.ts'
+import { TargetGoneError, type NewMessage } from '../store/types.ts'
 import { messageView, messageViews, usernameOf } from '../views/message.ts'
 import { allows, locate, readableChannel, requireReadable } from './access.ts'
 import { findPings, hasMentions } from './mentions.ts'
@@ -75,7 +75,8 @@ export const messageNew = defineCommand({
     if (Array.isArray(p.embeds) && p.embeds.length > 0) draft.embeds = p.embeds
     const inserted = ctx.store.messages.insert(draft)
     ctx.release()
-    const stored = await inserted
+    // Renamed or deleted since it was looked up: not stored, so not acknowledged either.
+    const stored = await inserted.catch((error) => (error instanceof TargetGoneError ? fail(E.channelNotFound) : Promise.reject(error)))
     const repliedName = replied && p.ping !== false ? await usernameOf(replied.user, ctx.store.users) : undefined
     const message = { ...(await messageView(stored, ctx.store.users)), pings: await findPings(stored.content, ctx.store.users, repliedName) }
     return {
@@ -114,7 +115,8 @@ export const messageEdit = defineCommand({
     const message = await ctx.store.messages.get(target, p.id!)
     if (!message) return fail('Message not found or cannot be edited')
     if (message.user !== ctx.user.id) fail('You do not have permission to edit this message')
-    if (!allows(ctx, channel, 'edit_own')) fail('You do not have permission to edit your own message in this channel')
+    // Someone who can no longer see a channel no longer changes what is said there.
+    if (!allows(ctx, channel, 'edit_own') || !allows(ctx, channel, 'view')) fail('You do not have permission to edit your own message in this channel')
     const embeds = Array.isArray(p.embeds) ? p.embeds : undefined
     const edited = await ctx.store.messages.edit(target, message.id, p.content!.trim(), embeds)
     if (!edited) return fail('Failed to edit message')
@@ -144,6 +146,7 @@ export const messageEdit = defineCommand({
 
 export const messageDelete = defineCommand({
   cmd: 'message_delete',
+  throttle: true,
   schema: T.Object({ id: T.Optional(Id), channel: T.Optional(Name), thread_id: T.Optional(Id) }),
   invalid: 'Invalid message delete format',
   validate(_ctx, p) {
@@ -154,8 +157,8 @@ export const messageDelete = defineCommand({
     const message = await ctx.store.messages.get(target, p.id!)
     if (!message) return fail('Message not found or cannot be deleted')
     if (message.user === ctx.user.id) {
-      if (!allows(ctx, channel, 'delete_own')) fail('You do not have permission to delete your own message in this channel')
-    } else if (!allows(ctx, channel, 'delete')) {
+      if (!allows(ctx, channel, 'delete_own') || !allows(ctx, channel, 'view')) fail('You do not have permission to delete your own message in this channel')
+    } else if (!allows(ctx, channel, 'delete') || !allows(ctx, channel, 'view')) {
       fail('You do not have permission to delete this message')
     }
     if (!(await ctx.store.messages.delete(target, message.id))) fail('Failed to delete message')

@@ -1,8 +1,9 @@
 import { Type as T } from '@sinclair/typebox'
-import { isBanned } from '../auth/permissions.ts'
+import { BANNED_ROLE, isBanned } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
-import { defineCommand } from '../protocol/command.ts'
-import { E, fail, rateLimitPacket } from '../protocol/errors.ts'
+import { defineCommand, type Effects } from '../protocol/command.ts'
+import { BANNED_REASON, E, disconnectPacket, fail, rateLimitPacket } from '../protocol/errors.ts'
+import type { Store, UserRecord } from '../store/types.ts'
 
 const Target = T.Object({ user: T.Optional(T.Union([T.String(), T.Null()])) })
 
@@ -10,7 +11,43 @@ const requireUser = (p: { user?: string | null }) => {
   if (!p.user) fail('User parameter is required')
 }
 
-export const BANNED_REASON = 'You have been banned from this server'
+/**
+ * Puts `banned` first in the user's roles, in one atomic step (a login or role edit in flight
+ * cannot undo it). Undefined when the user is unknown or already banned. Shared by `user_ban`,
+ * the `!ban` chat command and `originchats user ban`.
+ */
+export function banUser(store: Store, userId: string): Promise<UserRecord | undefined> {
+  return changeBan(store, userId, true)
+}
+
+/** Removes `banned`; undefined when the user is unknown or not banned. */
+export function unbanUser(store: Store, userId: string): Promise<UserRecord | undefined> {
+  return changeBan(store, userId, false)
+}
+
+async function changeBan(store: Store, userId: string, ban: boolean): Promise<UserRecord | undefined> {
+  let changed = false
+  const user = await store.users.updateWith(userId, ({ roles }) => {
+    if (isBanned(roles) === ban) return undefined
+    changed = true
+    return { roles: ban ? [BANNED_ROLE, ...roles] : roles.filter((role) => role !== BANNED_ROLE) }
+  })
+  return changed ? user : undefined
+}
+
+/** What a ban does beyond the store: channel subscriptions dropped, sessions told and closed, logged. */
+export const banEffects = (user: UserRecord): Effects => ({
+  refreshAccess: [user.id],
+  disconnect: [{ userId: user.id, packet: disconnectPacket(BANNED_REASON) }],
+  audit: [{ action: 'user_ban', target_id: user.id, target_name: user.username }],
+  events: [{ name: 'user_ban', data: { user_id: user.id, username: user.username } }],
+})
+
+export const unbanEffects = (user: UserRecord): Effects => ({
+  refreshAccess: [user.id],
+  audit: [{ action: 'user_unban', target_id: user.id, target_name: user.username }],
+  events: [{ name: 'user_unban', data: { user_id: user.id, username: user.username } }],
+})
 
 export const userTimeout = defineCommand({
   cmd: 'user_timeout',
@@ -43,16 +80,9 @@ export const userBan = defineCommand({
   validate: (_ctx, p) => requireUser(p),
   async run(ctx, p) {
     const target = await ctx.store.users.resolve(p.user!)
-    if (!target || isBanned(target.roles)) return { reply: { cmd: 'user_ban', user: target?.username ?? p.user, banned: false } }
-    await ctx.store.users.update(target.id, { roles: ['banned', ...target.roles] })
-    ctx.log.info(`${ctx.user.username} banned ${target.username}`)
-    return {
-      reply: { cmd: 'user_ban', user: target.username, banned: true },
-      refreshAccess: [target.id],
-      disconnect: [{ userId: target.id, packet: { cmd: 'disconnect', reason: BANNED_REASON } }],
-      audit: [{ action: 'user_ban', target_id: target.id, target_name: target.username }],
-      events: [{ name: 'user_ban', data: { user_id: target.id, username: target.username } }],
-    }
+    const banned = target && (await banUser(ctx.store, target.id))
+    if (!banned) return { reply: { cmd: 'user_ban', user: target?.username ?? p.user, banned: false } }
+    return { reply: { cmd: 'user_ban', user: banned.username, banned: true }, ...banEffects(banned) }
   },
 })
 
@@ -63,15 +93,9 @@ export const userUnban = defineCommand({
   validate: (_ctx, p) => requireUser(p),
   async run(ctx, p) {
     const target = await ctx.store.users.resolve(p.user!)
-    if (!target || !isBanned(target.roles)) return { reply: { cmd: 'user_unban', user: target?.username ?? p.user, unbanned: false } }
-    await ctx.store.users.update(target.id, { roles: target.roles.filter((role) => role !== 'banned') })
-    ctx.log.info(`${ctx.user.username} unbanned ${target.username}`)
-    return {
-      reply: { cmd: 'user_unban', user: target.username, unbanned: true },
-      refreshAccess: [target.id],
-      audit: [{ action: 'user_unban', target_id: target.id, target_name: target.username }],
-      events: [{ name: 'user_unban', data: { user_id: target.id, username: target.username } }],
-    }
+    const unbanned = target && (await unbanUser(ctx.store, target.id))
+    if (!unbanned) return { reply: { cmd: 'user_unban', user: target?.username ?? p.user, unbanned: false } }
+    return { reply: { cmd: 'user_unban', user: unbanned.username, unbanned: true }, ...unbanEffects(unbanned) }
   },
 })
 

@@ -32,6 +32,7 @@ async function pin(ctx: UserContext, p: Pin, cmd: 'message_pin' | 'message_unpin
 
 export const messagePin = defineCommand({
   cmd: 'message_pin',
+  throttle: true,
   schema: Pin,
   invalid: 'Channel name not provided',
   validate: (_ctx, p) => checkPin(p),
@@ -40,6 +41,7 @@ export const messagePin = defineCommand({
 
 export const messageUnpin = defineCommand({
   cmd: 'message_unpin',
+  throttle: true,
   schema: Pin,
   invalid: 'Channel name not provided',
   validate: (_ctx, p) => checkPin(p),

@@ -5,6 +5,8 @@ import { fail } from '../protocol/errors.ts'
 import { allows, locate } from './access.ts'
 
 const MAX_EMOJI = 200
+/** Different emojis on one message (upstream: unbounded); each reaction rewrites the message's set. */
+export const MAX_REACTION_EMOJIS = 20
 
 const Reaction = T.Object({
   id: T.Optional(T.Union([T.String(), T.Null()])),
@@ -28,10 +30,13 @@ async function react(ctx: UserContext, p: Reaction, cmd: 'message_react_add' | '
   if (!allows(ctx, channel, 'react') || !allows(ctx, channel, 'view')) {
     fail(adding ? 'You do not have permission to add reactions to this message' : 'You do not have permission to remove reactions from this message')
   }
-  const changed = adding
-    ? await ctx.store.messages.addReaction(target, p.id!, p.emoji!, ctx.user.id)
-    : await ctx.store.messages.removeReaction(target, p.id!, p.emoji!, ctx.user.id)
-  if (!changed) fail(adding ? 'Failed to add reaction' : 'Failed to remove reaction')
+  if (adding) {
+    const outcome = await ctx.store.messages.addReaction(target, p.id!, p.emoji!, ctx.user.id, MAX_REACTION_EMOJIS)
+    if (outcome === 'full') fail(`This message already has ${MAX_REACTION_EMOJIS} different reactions`)
+    if (outcome === 'failed') fail('Failed to add reaction')
+  } else if (!(await ctx.store.messages.removeReaction(target, p.id!, p.emoji!, ctx.user.id))) {
+    fail('Failed to remove reaction')
+  }
   return {
     broadcast: {
       topic: topics.channel(target.channel),
@@ -42,6 +47,7 @@ async function react(ctx: UserContext, p: Reaction, cmd: 'message_react_add' | '
 
 export const messageReactAdd = defineCommand({
   cmd: 'message_react_add',
+  throttle: true,
   schema: Reaction,
   invalid: 'Message ID and emoji are required',
   validate: (_ctx, p) => checkReaction(p),
@@ -50,6 +56,7 @@ export const messageReactAdd = defineCommand({
 
 export const messageReactRemove = defineCommand({
   cmd: 'message_react_remove',
+  throttle: true,
   schema: Reaction,
   invalid: 'Message ID and emoji are required',
   validate: (_ctx, p) => checkReaction(p),

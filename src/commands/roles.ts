@@ -1,6 +1,15 @@
 import { Type as T, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { NOT_SELF_ASSIGNABLE, SYSTEM_ROLES, reorderError, roleAssignmentError, roleManagementError } from '../auth/permissions.ts'
+import {
+  BANNED_ROLE,
+  NOT_SELF_ASSIGNABLE,
+  SYSTEM_ROLES,
+  grantError,
+  positionError,
+  reorderError,
+  roleAssignmentError,
+  roleManagementError,
+} from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type Effects, type UserContext } from '../protocol/command.ts'
 import { E, fail, type Packet } from '../protocol/errors.ts'
@@ -88,6 +97,7 @@ async function changeRole(ctx: UserContext, role: RoleRecord, patch: Partial<Rol
   const renamed = patch.name !== undefined && patch.name !== role.name
   if (renamed) {
     if ((SYSTEM_ROLES as readonly string[]).includes(role.name)) fail('Cannot rename system roles')
+    checkRoleName(patch.name!)
     if (await ctx.store.roles.get(patch.name!)) fail('Role already exists')
     const channel = await channelUsing(ctx.store, role.name)
     if (channel) fail(`Cannot rename role: it is used in channel '${channel}' permissions`)
@@ -96,6 +106,12 @@ async function changeRole(ctx: UserContext, role: RoleRecord, patch: Partial<Rol
   }
   const next = { ...role, ...patch }
   if (next.self_assignable && (patch.self_assignable || renamed) && isProtectedFromSelf(next.name)) fail(`Role '${next.name}' cannot be made self-assignable`)
+  const known = await ctx.roles()
+  if (patch.permissions) checkGrant(ctx, patch.permissions, role.permissions, known)
+  if (patch.position !== undefined && patch.position !== role.position) {
+    const error = positionError(ctx.user.roles, patch.position, known)
+    if (error) fail(error)
+  }
   const updated = await ctx.store.roles.update(role.name, patch)
   if (!updated) return fail('Role not found after update')
   return updated
@@ -118,6 +134,16 @@ async function userRoles(ctx: UserContext, user: UserRecord): Promise<Packet> {
   return { cmd: 'user_roles_get', user: username, roles, color }
 }
 
+/** `banned` is a state, not a role: a role of that name would let role edits ban and unban. */
+function checkRoleName(name: string) {
+  if (name === BANNED_ROLE) fail(`Role name '${BANNED_ROLE}' is reserved`)
+}
+
+function checkGrant(ctx: UserContext, next: readonly string[], previous: readonly string[], known: ReadonlyMap<string, RoleRecord>) {
+  const error = grantError(ctx.user.roles, next, previous, known)
+  if (error) fail(error)
+}
+
 const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string')
 
 // ---------------------------------------------------------------------------------------------
@@ -131,6 +157,7 @@ export const rolesListCommand = defineCommand({
 
 export const roleCreate = defineCommand({
   cmd: 'role_create',
+  throttle: true,
   schema: T.Object({
     name: Loose,
     description: Str,
@@ -143,10 +170,12 @@ export const roleCreate = defineCommand({
   requires: ROLE_MANAGER,
   async validate(ctx, p) {
     if (typeof p.name !== 'string' || p.name === '') fail('Role name is required')
+    checkRoleName(p.name)
     if (p.self_assignable && isProtectedFromSelf(p.name)) fail(`Role '${p.name}' cannot be made self-assignable`)
     if (await ctx.store.roles.get(p.name)) fail('Role already exists')
   },
   async run(ctx, p) {
+    checkGrant(ctx, p.permissions ?? [], [], await ctx.roles())
     const role: RoleRecord = {
       name: p.name as string,
       id: crypto.randomUUID(),
@@ -171,6 +200,7 @@ export const roleCreate = defineCommand({
 
 export const roleUpdate = defineCommand({
   cmd: 'role_update',
+  throttle: true,
   schema: T.Object({
     id: Str,
     name: Str,
@@ -223,6 +253,7 @@ function checkRoleData(data: unknown): asserts data is Static<typeof RoleData> {
 /** `role_update` with the changes in `data`, which may also move the role (`position`). */
 export const roleSet = defineCommand({
   cmd: 'role_set',
+  throttle: true,
   schema: T.Object({ id: Str, name: Str, data: Loose }),
   requires: ROLE_MANAGER,
   validate: (_ctx, p) => requireSelector(p),
@@ -244,6 +275,7 @@ export const roleSet = defineCommand({
 
 export const roleDelete = defineCommand({
   cmd: 'role_delete',
+  throttle: true,
   schema: Selector,
   requires: ROLE_MANAGER,
   validate: (_ctx, p) => requireSelector(p),
@@ -269,6 +301,7 @@ export const roleDelete = defineCommand({
 /** Listed roles (names or IDs) take their index as position, all or none (compat-notes §3.17). */
 export const roleReorder = defineCommand({
   cmd: 'role_reorder',
+  throttle: true,
   schema: T.Object({ roles: Loose }),
   requires: ROLE_MANAGER,
   validate(_ctx, p) {
@@ -305,6 +338,7 @@ export const rolePermissionsGet = defineCommand({
 /** Replaces a role's permission list; names are not validated, and no `roles_list` follows. */
 export const rolePermissionsSet = defineCommand({
   cmd: 'role_permissions_set',
+  throttle: true,
   schema: T.Object({ id: Str, name: Str, permissions: Loose }),
   requires: ROLE_MANAGER,
   validate: (_ctx, p) => requireSelector(p),
@@ -312,6 +346,7 @@ export const rolePermissionsSet = defineCommand({
     const role = await findManagedRole(ctx, p)
     if (!role) return fail('Role not found')
     if (!isStringList(p.permissions)) return fail('Permissions must be an array')
+    checkGrant(ctx, p.permissions, role.permissions, await ctx.roles())
     const updated = (await ctx.store.roles.update(role.name, { permissions: p.permissions }))!
     return {
       reply: { cmd: 'role_permissions_set', id: updated.id, name: updated.name, permissions: updated.permissions, updated: true },
@@ -330,6 +365,7 @@ const selfAssignable = (role: RoleRecord | undefined): role is RoleRecord => rol
 function selfRoleCommand(cmd: 'self_role_add' | 'self_role_remove') {
   return defineCommand({
     cmd,
+    throttle: true,
     schema: T.Object({ role: Loose }),
     validate(_ctx, p) {
       if (typeof p.role !== 'string' || p.role === '') fail('Role name is required')
@@ -338,12 +374,13 @@ function selfRoleCommand(cmd: 'self_role_add' | 'self_role_remove') {
       const role = await ctx.store.roles.get(p.role as string)
       if (!role) return fail('Role not found')
       if (!selfAssignable(role)) return fail('This role is not self-assignable')
-      const holds = ctx.user.roles.includes(role.name)
-      if (cmd === 'self_role_add' && holds) fail('You already have this role')
-      if (cmd === 'self_role_remove' && !holds) fail("You don't have this role")
-      // Appended last, so the caller's colour (their first role's) does not change.
-      const roles = cmd === 'self_role_add' ? [...ctx.user.roles, role.name] : ctx.user.roles.filter((name) => name !== role.name)
-      const user = await ctx.store.users.update(ctx.user.id, { roles })
+      const user = await ctx.store.users.updateWith(ctx.user.id, ({ roles }) => {
+        const holds = roles.includes(role.name)
+        if (cmd === 'self_role_add' && holds) fail('You already have this role')
+        if (cmd === 'self_role_remove' && !holds) fail("You don't have this role")
+        // Appended last, so the caller's colour (their first role's) does not change.
+        return { roles: cmd === 'self_role_add' ? [...roles, role.name] : roles.filter((name) => name !== role.name) }
+      })
       if (!user) return fail(cmd === 'self_role_add' ? 'Failed to assign role' : 'Failed to remove role')
       return {
         reply: { cmd, role: role.name, success: true, roles: user.roles },
@@ -393,6 +430,7 @@ export const userRolesGet = defineCommand({
  */
 export const userRolesSet = defineCommand({
   cmd: 'user_roles_set',
+  throttle: true,
   schema: T.Object({ user: Loose, roles: Loose }),
   requires: { permission: 'manage_users' },
   validate(_ctx, p) {
@@ -404,14 +442,19 @@ export const userRolesSet = defineCommand({
     if (!target) return fail(E.userNotFound)
     const roles = [...new Set(p.roles as string[])]
     const known = await ctx.roles()
-    const missing = roles.find((name) => !known.has(name))
-    if (missing !== undefined) fail(`Role '${missing}' does not exist`)
-    const changed = [...roles.filter((name) => !target.roles.includes(name)), ...target.roles.filter((name) => !roles.includes(name))]
-    for (const role of changed) {
-      const error = roleAssignmentError(ctx.user.roles, target.roles, role, known)
-      if (error) fail(error)
-    }
-    const user = (await ctx.store.users.update(target.id, { roles })) ?? fail(E.userNotFound)
+    // Checked against the roles the target holds at the moment of writing, not an earlier read.
+    const user =
+      (await ctx.store.users.updateWith(target.id, (current) => {
+        const changed = [...roles.filter((name) => !current.roles.includes(name)), ...current.roles.filter((name) => !roles.includes(name))]
+        if (changed.includes(BANNED_ROLE)) fail(`The '${BANNED_ROLE}' role is changed only by user_ban and user_unban`)
+        const missing = roles.find((name) => !known.has(name))
+        if (missing !== undefined) fail(`Role '${missing}' does not exist`)
+        for (const role of changed) {
+          const error = roleAssignmentError(ctx.user.roles, current.roles, role, known)
+          if (error) fail(error)
+        }
+        return { roles }
+      })) ?? fail(E.userNotFound)
     return {
       broadcast: { topic: topics.users, packet: { ...(await userRoles(ctx, user)), global: true } },
       refreshAccess: [user.id],

@@ -7,12 +7,19 @@ import { readableChannel } from './access.ts'
 /** Upstream scans at most 50 hits, then cuts to `limits.search_results` (values below 1 become 1). */
 const SCAN_LIMIT = 50
 
+/** Upstream has no bound; a long query costs index work per character, so it is bounded. */
+export const MAX_QUERY = 200
+const CONTROL = /[\p{Cc}\p{Cs}]/u
+
 export const messagesSearch = defineCommand({
   cmd: 'messages_search',
   schema: T.Object({ channel: T.Optional(T.Union([T.String(), T.Null()])), query: T.Optional(T.Union([T.String(), T.Null()])) }),
   invalid: 'Channel name and query are required',
+  throttle: true,
   validate(_ctx, p) {
     if (!p.channel || !p.query) fail('Channel name and query are required')
+    if ([...p.query].length > MAX_QUERY) fail(`Search query too long (max ${MAX_QUERY} characters)`)
+    if (CONTROL.test(p.query)) fail('Search query contains invalid characters')
   },
   async run(ctx, p) {
     const { target } = await readableChannel(ctx, p.channel!)

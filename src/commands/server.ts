@@ -26,6 +26,7 @@ type Updates = Partial<Record<(typeof FIELDS)[number][0], string | null>>
  */
 export const serverUpdate = defineCommand({
   cmd: 'server_update',
+  throttle: true,
   schema: T.Object({ name: T.Optional(T.Unknown()), icon: T.Optional(T.Unknown()), banner: T.Optional(T.Unknown()) }),
   requires: { permission: 'manage_server' },
   validate(_ctx, p) {

@@ -19,6 +19,7 @@ const MAX_PFP_URL = 500
  */
 export const statusSet = defineCommand({
   cmd: 'status_set',
+  throttle: true,
   schema: T.Object({ status: T.Optional(T.Unknown()), text: T.Optional(T.Unknown()) }),
   validate(_ctx, p) {
     // Upstream tests truthiness: 0, false and "" are missing too.
@@ -78,6 +79,7 @@ function isWebUrl(value: string): boolean {
 /** Local accounts choose their picture here; Rotur manages it otherwise (checked first, as upstream). */
 export const pfpSet = defineCommand({
   cmd: 'pfp_set',
+  throttle: true,
   schema: T.Object({ url: T.Optional(T.Unknown()) }),
   validate(ctx, p) {
     const mode = ctx.config.auth_mode

@@ -107,7 +107,21 @@ export const Config = T.Object(
       {
         max_connections_per_ip: T.Integer({ minimum: 1, default: 32 }),
         registrations_per_hour: T.Integer({ minimum: 1, default: 10 }),
+        /** Failed sign-ins per minute for one account from one address (strict). */
         auth_failures_per_minute: T.Integer({ minimum: 1, default: 10 }),
+        /** Failed sign-ins and taken-name registrations per minute from one address, any account (loose). */
+        auth_failures_per_address_per_minute: T.Integer({ minimum: 1, default: 60 }),
+        /**
+         * Per user, for reactions, pins, deletes, status, search and management commands (the
+         * message limiter counts messages and typing): the same algorithm as `rate_limiting`,
+         * always on.
+         */
+        actions_per_minute: T.Integer({ minimum: 1, default: 120 }),
+        /** Actions within 10 seconds that start a cooldown. */
+        actions_burst: T.Integer({ minimum: 1, default: 30 }),
+        actions_cooldown_seconds: T.Number({ minimum: 0, default: 10 }),
+        /** Shortest password for new local accounts (upstream accepted 4). */
+        min_password_length: T.Integer({ minimum: 1, maximum: 72, default: 8 }),
         /**
          * Behind a reverse proxy every connection comes from the proxy. When true, the client
          * address is the last entry of `X-Forwarded-For` (the one the proxy itself added). Only

@@ -1,8 +1,10 @@
+import { isBanned } from '../auth/permissions.ts'
 import type { Bus } from '../bus/types.ts'
 import type { Logger } from '../log.ts'
 import type { Context, Login } from '../protocol/command.ts'
-import { readyUser, userSummary } from '../views/user.ts'
-import type { Hub } from './hub.ts'
+import { E, authError } from '../protocol/errors.ts'
+import { readyUser, userSummary, withoutSecrets } from '../views/user.ts'
+import { CloseCode, type Hub } from './hub.ts'
 import type { Session } from './session.ts'
 import { topics } from './topics.ts'
 
@@ -22,11 +24,18 @@ export class Presence {
     const session = ctx.session
     const first = await this.hub.authenticated(session, { id: user.id, username: user.username, cracked })
     if (first === undefined) return
+    // A ban applied after the login command's own check but before the socket was registered
+    // could not reach this socket; from here on it would (hub.disconnectUser), so look once more.
+    const current = await ctx.store.users.get(user.id)
+    if (!current || isBanned(current.roles)) {
+      this.hub.send(session, authError(E.banned))
+      session.ws.close(CloseCode.normal)
+      return
+    }
     this.hub.send(session, { cmd: 'auth_success', val: 'Authentication successful' })
     this.hub.send(session, { cmd: 'ready', user: readyUser(user, cracked), validator: user.validator })
     const summary = userSummary(user, await ctx.roles())
-    const { password_hash: _hash, validator: _validator, ...record } = user
-    const event = { ...summary, user_id: user.id, user: record }
+    const event = { ...summary, user_id: user.id, user: withoutSecrets(user) }
     if (isNew) {
       this.bus.publish(topics.users, { cmd: 'user_join', user: summary })
       ctx.plugins.emit('user_join', session, event)

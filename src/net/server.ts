@@ -8,11 +8,9 @@ import { handleHttp, jsonResponse } from './http.ts'
 import { CloseCode, type Hub } from './hub.ts'
 import type { Presence } from './presence.ts'
 import type { ServerAssets } from './server-assets.ts'
+import { FrameQueue } from './frame-queue.ts'
 import { newSession, type Session } from './session.ts'
 import type { TlsFiles } from './tls.ts'
-
-/** Frames a single connection may have waiting; beyond it the client is flooding and is closed. */
-const MAX_QUEUED_FRAMES = 256
 
 export interface NetDeps {
   config: () => Config
@@ -56,22 +54,14 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
       open(socket: ServerWebSocket<Session>) {
         const session = socket.data
         session.ws = socket
+        session.frames = new FrameQueue((frame) => router.dispatch(session, frame))
         hub.opened(session)
         log.info(`connection ${session.id} opened from ${session.address}`)
         const config = deps.config()
         hub.send(session, handshakePacket(config, session.validatorKey, deps.capabilities, deps.assets.server(config)))
       },
       message(socket: ServerWebSocket<Session>, frame: string | Buffer) {
-        const session = socket.data
-        if (session.queued >= MAX_QUEUED_FRAMES) {
-          socket.close(CloseCode.policy, 'Too many pending requests')
-          return
-        }
-        session.queued++
-        session.queue = session.queue.then(() => {
-          session.queued--
-          return router.dispatch(session, frame)
-        })
+        if (!socket.data.frames.push(frame)) socket.close(CloseCode.policy, 'Too many pending requests')
       },
       close(socket: ServerWebSocket<Session>, code: number) {
         presence.closed(socket.data, code)

@@ -1,4 +1,5 @@
 import type { Server, ServerWebSocket } from 'bun'
+import type { FrameQueue } from './frame-queue.ts'
 
 export interface SessionUser {
   id: string
@@ -19,9 +20,7 @@ export interface Session {
   /** The status last set from this connection (`online` until then): decides the presence packets of `status_set`. */
   status: string
   /** Frames start one at a time per connection, in arrival order (see Router.dispatch). */
-  queue: Promise<void>
-  /** Frames waiting to start. */
-  queued: number
+  frames: FrameQueue<string | Buffer>
   /** Settles when every answer of the frames started so far has been sent, in order. */
   answered: Promise<void>
   ws: ServerWebSocket<Session>
@@ -31,7 +30,7 @@ export interface Session {
 
 let nextId = 1
 
-export function newSession(address: string): Omit<Session, 'ws'> {
+export function newSession(address: string): Omit<Session, 'ws' | 'frames'> {
   const token = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url')
   return {
     id: nextId++,
@@ -40,8 +39,6 @@ export function newSession(address: string): Omit<Session, 'ws'> {
     user: null,
     channels: new Set(),
     status: 'online',
-    queue: Promise.resolve(),
-    queued: 0,
     answered: Promise.resolve(),
   }
 }

@@ -11,6 +11,7 @@ import type { Effects } from '../protocol/command.ts'
 import type { Packet } from '../protocol/errors.ts'
 import type { ChannelRecord, MessageRecord, Store, UserRecord } from '../store/types.ts'
 import { messageView } from '../views/message.ts'
+import { withoutSecrets, type PublicUser } from '../views/user.ts'
 
 /**
  * What a plugin sees. A plugin is a module exporting `getInfo()` (with `handles`), one
@@ -28,15 +29,15 @@ export interface PluginConnection {
 }
 
 /** A stored user without secrets (no password hash, no validator). */
-export type PluginUser = Omit<UserRecord, 'password_hash' | 'validator'>
+export type PluginUser = PublicUser
 
 interface UserEvent {
   username: string
   user_id: string
   roles: string[]
   color: string | null
-  /** The stored user record. */
-  user: UserRecord
+  /** The stored user record, without secrets. */
+  user: PluginUser
 }
 
 interface RoleEvent {
@@ -153,11 +154,7 @@ export interface ServerAccess {
 
 export const SYSTEM_AUTHOR = 'originChats'
 
-const withoutSecrets = (user: UserRecord | undefined): PluginUser | undefined => {
-  if (!user) return undefined
-  const { password_hash: _hash, validator: _validator, ...rest } = user
-  return rest
-}
+const publicUser = (user: UserRecord | undefined): PluginUser | undefined => (user ? withoutSecrets(user) : undefined)
 
 /** Stores a system message and shows it to the channel's viewers (plugins.md §3, compat may-fix 7). */
 export async function postSystemMessage(server: ServerAccess, channelName: string, content: string, author = SYSTEM_AUTHOR) {
@@ -213,9 +210,9 @@ export function createPluginApi(server: ServerAccess, options: ApiOptions): Plug
     sendMessage: (channel, content, opts) => postSystemMessage(server, channel, content, opts?.author),
     publish: (channel, packet) => void server.bus.publish(topics.channel(channel), packet),
     users: {
-      get: async (id) => withoutSecrets(await store.users.get(id)),
-      getByUsername: async (username) => withoutSecrets(await store.users.getByUsername(username)),
-      list: async () => (await store.users.list()).map((user) => withoutSecrets(user)!),
+      get: async (id) => publicUser(await store.users.get(id)),
+      getByUsername: async (username) => publicUser(await store.users.getByUsername(username)),
+      list: async () => (await store.users.list()).map(withoutSecrets),
     },
     channels: {
       get: (name) => store.channels.get(name),

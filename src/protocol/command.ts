@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import type { AddressLimiter } from '../auth/address-limit.ts'
+import type { LoginThrottle } from '../auth/login-throttle.ts'
 import type { RateLimiter } from '../auth/rate-limit.ts'
 import type { RoturClient } from '../auth/rotur.ts'
 import type { Config } from '../config/schema.ts'
@@ -19,7 +20,10 @@ export interface Context {
   store: Store
   session: Session
   hub: Hub
+  /** The message limiter of protocol README §5 (`rate_limiting`). */
   limiter: RateLimiter
+  /** The limiter of other costly or broadcasting commands (`security.actions_*`), always on. */
+  actions: RateLimiter
   plugins: PluginRegistry
   services: Services
   log: Logger
@@ -36,8 +40,8 @@ export interface Context {
 /** Authentication helpers shared by every connection. */
 export interface Services {
   rotur: RoturClient
-  /** Failed logins per address. */
-  authFailures: AddressLimiter
+  /** Failed sign-ins per (address, account) and per address. */
+  loginThrottle: LoginThrottle
   /** Accounts created per address. */
   registrations: AddressLimiter
   /** The configuration in force, for commands that change it (`server_update`). */
@@ -107,6 +111,11 @@ export interface CommandSpec<S extends TSchema = TSchema> {
    */
   rateLimit?: 'first' | 'validated'
   rateLimitReason?: boolean
+  /**
+   * Counts against the action limiter before anything else: commands that broadcast or cost
+   * real work (reactions, pins, status, search, management), which upstream left unlimited.
+   */
+  throttle?: boolean
   /** The error `val` when the schema check fails; default names the first bad field. */
   invalid?: string
   /** Input rules beyond types (required-ness, lengths), in the order the spec checks them. */

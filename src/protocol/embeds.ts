@@ -1,10 +1,16 @@
 /**
  * The embed schema of data.md §3.5. Returns the error text of the first problem, or undefined.
- * Unknown keys are accepted, as upstream does.
+ * Unknown keys are accepted, as upstream does. Beyond the spec, every field is bounded (URLs,
+ * timestamps, nested objects) and so is a message's embeds as a whole (`MAX_EMBEDS_BYTES` of
+ * JSON, unknown keys included): a history page of 200 messages must stay far below the
+ * WebSocket backpressure limit, or readers would be disconnected for loading it.
  */
 const TYPES = new Set(['rich', 'poll', 'link', 'image', 'video', 'article'])
 const MAX_EMBEDS = 10
 const MAX_TOTAL = 6000
+const MAX_URL = 2048
+const MAX_TIMESTAMP = 64
+export const MAX_EMBEDS_BYTES = 8192
 
 type Embed = Record<string, unknown>
 
@@ -15,6 +21,7 @@ const isInt = (v: unknown): v is number => Number.isInteger(v)
 export function embedsError(embeds: unknown): string | undefined {
   if (!Array.isArray(embeds)) return 'Embeds must be an array'
   if (embeds.length > MAX_EMBEDS) return `Cannot have more than ${MAX_EMBEDS} embeds`
+  if (Buffer.byteLength(JSON.stringify(embeds)) > MAX_EMBEDS_BYTES) return `Embeds are too large (at most ${MAX_EMBEDS_BYTES} bytes of JSON per message)`
   for (const [i, embed] of embeds.entries()) {
     const problem = embedProblem(embed)
     if (problem) return `Embed ${i}: ${problem}`
@@ -34,6 +41,8 @@ function media(embed: Embed, key: string, required: boolean): string | undefined
   const value = embed[key]
   if (value === undefined || value === null) return required ? `${key} is required for this embed type` : undefined
   if (!isObject(value) || !isString(value.url)) return `${key}.url is required`
+  const url = text(value, 'url', MAX_URL)
+  if (url) return `${key}.${url}`
   for (const size of ['width', 'height']) {
     if (value[size] !== undefined && !isInt(value[size])) return `${key}.${size} must be an integer`
   }
@@ -47,20 +56,20 @@ function embedProblem(embed: unknown): string | undefined {
   const simple =
     text(embed, 'title', 256) ??
     text(embed, 'description', 4096) ??
-    text(embed, 'url', Number.MAX_SAFE_INTEGER, type === 'link') ??
-    text(embed, 'timestamp', Number.MAX_SAFE_INTEGER)
+    text(embed, 'url', MAX_URL, type === 'link') ??
+    text(embed, 'timestamp', MAX_TIMESTAMP)
   if (simple) return simple
   if (embed.color !== undefined && (!isInt(embed.color) || embed.color < 0 || embed.color > 0xffffff)) {
     return 'color must be an integer from 0 to 16777215'
   }
   if (embed.author !== undefined) {
     if (!isObject(embed.author)) return 'author must be an object'
-    const problem = text(embed.author, 'name', 256, true)
+    const problem = text(embed.author, 'name', 256, true) ?? text(embed.author, 'url', MAX_URL) ?? text(embed.author, 'icon_url', MAX_URL)
     if (problem) return `author.${problem}`
   }
   if (embed.footer !== undefined) {
     if (!isObject(embed.footer)) return 'footer must be an object'
-    const problem = text(embed.footer, 'text', 2048, true)
+    const problem = text(embed.footer, 'text', 2048, true) ?? text(embed.footer, 'icon_url', MAX_URL)
     if (problem) return `footer.${problem}`
   }
   const pictures = media(embed, 'image', type === 'image') ?? media(embed, 'thumbnail', false)

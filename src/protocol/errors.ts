@@ -26,6 +26,11 @@ export const errorPacket = (val: string, src?: string): Packet => (src === undef
 
 export const authError = (val: string): Packet => ({ cmd: 'auth_error', val })
 
+/** Told to every session of a user before it is closed for a ban. */
+export const BANNED_REASON = 'You have been banned from this server'
+
+export const disconnectPacket = (reason: string): Packet => ({ cmd: 'disconnect', reason })
+
 /** `length` is whole milliseconds (truncated), `reason` only where the command's spec sends one. */
 export const rateLimitPacket = (waitSeconds: number, reason?: string): Packet =>
   reason === undefined
@@ -42,7 +47,7 @@ export const E = {
   registrationDisabled: 'Registration is disabled',
   credentialsRequired: 'Username and password required',
   usernameLength: 'Username must be 2-32 characters',
-  passwordLength: 'Password must be 4-72 characters',
+  passwordLength: (min: number) => `Password must be ${min}-72 characters`,
   usernameCharset: 'Username can only contain letters, numbers, hyphens, and underscores',
   usernameTaken: 'Username already taken',
   invalidPassword: 'Invalid password',

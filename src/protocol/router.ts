@@ -2,15 +2,15 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { TSchema } from '@sinclair/typebox'
 import type { Bus } from '../bus/types.ts'
 import { record } from '../audit/modlog.ts'
-import { hasPermission } from '../auth/permissions.ts'
+import { hasPermission, isBanned } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
 import type { Store } from '../store/types.ts'
 import { visibleChannels } from '../views/channels.ts'
 import type { Logger } from '../log.ts'
-import type { Hub } from '../net/hub.ts'
+import { CloseCode, type Hub } from '../net/hub.ts'
 import type { Session } from '../net/session.ts'
 import type { AnyCommand, Context, Effects, UserContext } from './command.ts'
-import { E, ProtocolError, authError, errorPacket, rateLimitPacket, type Packet } from './errors.ts'
+import { BANNED_REASON, E, ProtocolError, authError, disconnectPacket, errorPacket, rateLimitPacket, type Packet } from './errors.ts'
 import { describeSchemaError } from './schema-errors.ts'
 
 interface Compiled {
@@ -97,6 +97,7 @@ export class Router {
       return { ctx, effects, listener }
     } catch (error) {
       if (error instanceof RateLimited) return { send: withListener(error.packet, listener) }
+      if (error instanceof Banned) return { send: disconnectPacket(BANNED_REASON), close: true }
       if (error instanceof ProtocolError) {
         if (authed) this.deps.log.debug(`${spec.cmd} by ${session.user!.username} refused: ${error.message}`)
         else this.deps.log.info(`connection ${session.id} ${spec.cmd} failed: ${error.message}`)
@@ -109,8 +110,9 @@ export class Router {
   }
 
   private async deliver(session: Session, outcome: Outcome) {
-    if ('send' in outcome) this.send(session, outcome.send)
-    else await this.apply(outcome.ctx, outcome.effects, outcome.listener)
+    if (!('send' in outcome)) return this.apply(outcome.ctx, outcome.effects, outcome.listener)
+    this.send(session, outcome.send)
+    if (outcome.close) session.ws.close(CloseCode.normal)
   }
 
   /** The request object, or the error packet that answers an unusable frame. */
@@ -135,7 +137,10 @@ export class Router {
   private async runUser(ctx: Context, spec: AnyCommand, check: TypeCheck<TSchema>, packet: Packet) {
     const user = await ctx.store.users.get(ctx.session.user!.id)
     if (!user || user.roles.length === 0) throw new ProtocolError(E.rolesNotFound, false)
+    // Whatever socket it arrives on (one that authenticated while the ban was being applied, too).
+    if (isBanned(user.roles)) throw new Banned()
     const userCtx: UserContext = { ...ctx, user }
+    if (spec.throttle) this.consumeAction(userCtx)
     if (spec.rateLimit === 'first') this.consumeRate(userCtx, spec)
     if (spec.requires) await this.checkRequirement(userCtx, spec.requires)
     this.checkSchema(spec, check, packet)
@@ -167,6 +172,11 @@ export class Router {
     if (!ctx.config.rate_limiting.enabled) return
     const decision = ctx.limiter.check(ctx.user.id)
     if (!decision.allowed) throw new RateLimited(rateLimitPacket(decision.wait, spec.rateLimitReason ? decision.reason : undefined))
+  }
+
+  private consumeAction(ctx: UserContext) {
+    const decision = ctx.actions.check(ctx.user.id)
+    if (!decision.allowed) throw new RateLimited(rateLimitPacket(decision.wait, decision.reason))
   }
 
   /** Applies a command's effects; also used by built-in plugins acting for their caller. */
@@ -220,7 +230,9 @@ class RateLimited {
   constructor(readonly packet: Packet) {}
 }
 
-type Outcome = { send: Packet } | { ctx: Context; effects: Effects; listener?: string }
+class Banned {}
+
+type Outcome = { send: Packet; close?: boolean } | { ctx: Context; effects: Effects; listener?: string }
 
 function withListener(packet: Packet, listener: string | undefined): Packet {
   return listener === undefined ? packet : { ...packet, listener }

@@ -18,6 +18,11 @@ export interface UserRecord {
   nickname?: string | null
   pfp_url?: string | null
   password_hash?: string
+  /**
+   * Holds `owner` because `server.owner.name` named this account; when the configuration names
+   * someone else, the role goes at this account's next login. Never sent to clients.
+   */
+  config_owner?: boolean
   validator?: string
   /** Keys copied from `DB.users.default` that the server does not interpret; echoed in `ready`. */
   extra: Record<string, unknown>
@@ -88,6 +93,13 @@ export interface UserRepo {
   count(): Promise<number>
   insert(user: UserRecord): Promise<void>
   update(id: string, patch: Partial<Omit<UserRecord, 'id'>>): Promise<UserRecord | undefined>
+  /**
+   * Atomic read-modify-write: `change` sees the current record and returns the patch to apply
+   * (undefined: leave it as it is). Anything derived from a record read before an `await` must be
+   * written this way, or a concurrent change (a ban, a role edit) would be overwritten.
+   * Resolves with the record as stored afterwards; undefined when the user does not exist.
+   */
+  updateWith(id: string, change: (current: UserRecord) => Partial<Omit<UserRecord, 'id'>> | undefined): Promise<UserRecord | undefined>
   /** Deletes the user and their read positions. */
   delete(id: string): Promise<boolean>
 }
@@ -118,7 +130,8 @@ export interface ChannelRepo {
   insert(channel: ChannelRecord): Promise<void>
   /**
    * Replaces the stored channel. When `channel.name` differs from `name` the channel is renamed
-   * and its history, pins and read positions move with it, in one transaction.
+   * and its history, pins and read positions move with it, in one transaction. Messages already
+   * accepted for the old name are stored first, so they move too.
    */
   update(name: string, channel: ChannelRecord): Promise<void>
   /** Moves the channel to `position` (clamped to the end) in the display order. */
@@ -127,8 +140,19 @@ export interface ChannelRepo {
   delete(name: string): Promise<boolean>
 }
 
+/** A write named a channel (or thread) that no longer exists when the write happened. */
+export class TargetGoneError extends Error {
+  constructor(readonly target: Target) {
+    super(`channel ${JSON.stringify(target.channel)} no longer exists`)
+  }
+}
+
 export interface MessageRepo {
-  /** Commits before resolving: a message is only published once it is durable. */
+  /**
+   * Commits before resolving: a message is only published once it is durable. Rejects with
+   * TargetGoneError when its channel was deleted or renamed before the write: a message is
+   * never stored under a channel name that does not exist.
+   */
   insert(message: NewMessage): Promise<MessageRecord>
   get(target: Target, id: string): Promise<MessageRecord | undefined>
   /** `limit` messages ending `offset` messages before the newest, oldest first. */
@@ -144,8 +168,11 @@ export interface MessageRepo {
   newest(target: Target): Promise<MessageRecord | undefined>
   edit(target: Target, id: string, content: string, embeds?: unknown[]): Promise<MessageRecord | undefined>
   delete(target: Target, id: string): Promise<boolean>
-  /** False when the message is missing or the user already reacted with that emoji. */
-  addReaction(target: Target, id: string, emoji: string, userId: string): Promise<boolean>
+  /**
+   * `failed` when the message is missing or the user already reacted with that emoji; `full`
+   * when the emoji is new on the message and it already has `maxEmojis` different ones.
+   */
+  addReaction(target: Target, id: string, emoji: string, userId: string, maxEmojis: number): Promise<'added' | 'failed' | 'full'>
   /** False when the message is missing or the user had not reacted with that emoji. */
   removeReaction(target: Target, id: string, emoji: string, userId: string): Promise<boolean>
   /** False when the message is missing. */

@@ -2,7 +2,6 @@ import { colorOf } from '../auth/permissions.ts'
 import { LOCAL_PREFIX } from '../auth/local.ts'
 import type { RoleRecord, UserRecord } from '../store/types.ts'
 
-
 export const isCracked = (user: UserRecord) => user.id.startsWith(LOCAL_PREFIX)
 
 /** `user_connect` / `user_join` / `user_roles_get` form. */
@@ -10,9 +9,17 @@ export function userSummary(user: UserRecord, roles: ReadonlyMap<string, RoleRec
   return { username: user.username, roles: user.roles, color: colorOf(user.roles, roles) }
 }
 
+/** A stored user without what only the server may read: the password hash, the validator, the owner grant flag. */
+export type PublicUser = Omit<UserRecord, 'password_hash' | 'validator' | 'config_owner'>
+
+export function withoutSecrets(user: UserRecord): PublicUser {
+  const { password_hash: _hash, validator: _validator, config_owner: _owner, ...rest } = user
+  return rest
+}
+
 /** `ready.user`: the stored record minus secrets, username forced, `cracked` added. */
 export function readyUser(user: UserRecord, cracked: boolean) {
-  const { id: _id, password_hash: _hash, validator: _validator, extra, ...rest } = user
+  const { id: _id, extra, ...rest } = withoutSecrets(user)
   return { ...extra, ...rest, username: user.username, cracked }
 }
 

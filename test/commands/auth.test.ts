@@ -178,13 +178,14 @@ describe('register', () => {
     // Username length is checked before the password, the password before the charset.
     expect(await register('a', 'x')).toBe('Username must be 2-32 characters')
     expect(await register('a'.repeat(33), 'password')).toBe('Username must be 2-32 characters')
-    expect(await register('a b', 'abc')).toBe('Password must be 4-72 characters')
-    expect(await register('alice', 'p'.repeat(73))).toBe('Password must be 4-72 characters')
+    expect(await register('a b', 'abc')).toBe('Password must be 8-72 characters')
+    expect(await register('alice', 'p'.repeat(7))).toBe('Password must be 8-72 characters')
+    expect(await register('alice', 'p'.repeat(73))).toBe('Password must be 8-72 characters')
     expect(await register('a b', 'password')).toBe('Username can only contain letters, numbers, hyphens, and underscores')
     expect(await register('al!ce', 'password')).toBe('Username can only contain letters, numbers, hyphens, and underscores')
     expect(await server.app.store.users.count()).toBe(0)
     // Boundaries are accepted.
-    await server.register('ab', 'pass')
+    await server.register('ab', 'p'.repeat(8))
     await server.register('a'.repeat(32), 'p'.repeat(72))
     await server.register('we_ird-name', 'password')
     expect(await server.app.store.users.count()).toBe(3)
@@ -196,10 +197,24 @@ describe('register', () => {
     const client = await server.connect()
     expect(await authError(client, { cmd: 'register', username: 'ALICE', password: 'password123' })).toBe('Username already taken')
     expect(await authError(client, { cmd: 'register', username: ' alice ', password: 'password123' })).toBe('Username already taken')
-    // A Rotur user whose username is already USR:local_bob (any case) blocks the local name.
-    await server.login('USR:local_Bob')
+    // A stored (legacy) Rotur user whose username is USR:local_bob (any case) blocks the local name.
+    await server.app.store.users.insert({ id: 'rotur-bob', username: 'USR:local_Bob', roles: ['user'], status: ONLINE, extra: {} })
     expect(await authError(client, { cmd: 'register', username: 'bob', password: 'password123' })).toBe('Username already taken')
     await expectUnauthenticated(client)
+  })
+
+  test.concurrent('look-alike names are taken: other scripts, digits for letters, fullwidth forms, accents', async () => {
+    await using server = await startServer()
+    await server.register('alice')
+    await server.login('Paypal')
+    const client = await server.connect()
+    for (const username of ['аlice', 'a1ice', 'ＡＬＩＣＥ', 'alíce', 'paypa1', 'PAYPAL']) {
+      expect(await authError(client, { cmd: 'register', username, password: 'password123' })).toBe('Username already taken')
+    }
+    // Fullwidth letters are stored as their plain form, so the account signs in with either.
+    const bob = await server.register('ｂｏｂ')
+    expect(bob.ready.user).toMatchObject({ username: 'USR:local_bob', nickname: 'bob' })
+    expect(await server.app.store.users.count()).toBe(3)
   })
 
   test.concurrent('Registration is disabled comes before every other check', async () => {
@@ -210,8 +225,20 @@ describe('register', () => {
     expect(await server.app.store.users.count()).toBe(0)
   })
 
-  test.concurrent('the configured owner name gets the owner role; others get the default roles', async () => {
+  test.concurrent('in modes with Rotur nobody can register the owner name (or a look-alike); the Rotur account is the owner', async () => {
     await using server = await startServer()
+    const client = await server.connect()
+    for (const username of ['Owner', 'owner', '0wner', 'оwner']) {
+      expect(await authError(client, { cmd: 'register', username, password: 'password123' })).toBe('Username already taken')
+    }
+    const owner = await server.login('owner')
+    expect(owner.ready.user.roles).toEqual(['owner', 'user'])
+    const alice = await server.register('alice')
+    expect(alice.ready.user.roles).toEqual(['user'])
+  })
+
+  test.concurrent('in cracked-only mode the owner is the local account registered under the name', async () => {
+    await using server = await startServer({ auth_mode: 'cracked-only' })
     const owner = await server.register('Owner')
     expect(owner.ready.user.roles).toEqual(['owner', 'user'])
     const alice = await server.register('alice')
@@ -251,7 +278,8 @@ describe('login', () => {
     await using server = await startServer()
     await server.register('alice', 'secret123')
     await server.login('rotur_user')
-    await server.login('USR:local_Carl')
+    // Rotur can no longer create such a name (see auth), but a database may hold one from before.
+    await server.app.store.users.insert({ id: 'rotur-carl', username: 'USR:local_Carl', roles: ['user'], status: ONLINE, extra: {} })
     const client = await server.connect()
     const login = (username: unknown, password: unknown) => authError(client, { cmd: 'login', username, password })
     expect(await login(undefined, 'secret123')).toBe('Username and password required')
@@ -285,6 +313,107 @@ describe('login', () => {
     expect(owner.ready.user.roles).toEqual(['owner', 'user'])
     const alice = await server.login('alice')
     expect(alice.ready.user.roles).toEqual(['user'])
+  })
+})
+
+describe('the owner', () => {
+  const rolesOf = async (server: TestServer, id: string) => (await server.app.store.users.get(id))?.roles
+
+  test.concurrent('Rotur identities inside the local-account ID space are refused', async () => {
+    await using server = await startServer()
+    const client = await server.connect()
+    client.send({ cmd: 'auth', validator: server.rotur.issue('mallory', client.handshake.val.validator_key, 'USR:local_owner') })
+    expect((await client.next('auth_error')).val).toBe('Invalid authentication')
+    client.send({ cmd: 'auth', validator: server.rotur.issue('usr:LOCAL_owner', client.handshake.val.validator_key) })
+    expect((await client.next('auth_error')).val).toBe('Invalid authentication')
+    await expectUnauthenticated(client)
+    expect(await server.app.store.users.count()).toBe(0)
+  })
+
+  test.concurrent('a local account that got owner by its name before this rule loses it at its next login', async () => {
+    await using server = await startServer()
+    const impostor = await server.connect()
+    // As an older server stored it: registered as "owner" in cracked mode and given the role.
+    await server.app.store.users.insert({
+      id: 'USR:local_owner',
+      username: 'USR:local_owner',
+      nickname: 'owner',
+      roles: ['owner', 'user'],
+      status: ONLINE,
+      password_hash: await Bun.password.hash('password123'),
+      extra: {},
+    })
+    impostor.send({ cmd: 'login', username: 'owner', password: 'password123' })
+    expect((await impostor.next('ready')).user.roles).toEqual(['user'])
+    expect(await rolesOf(server, 'USR:local_owner')).toEqual(['user'])
+    const { entries } = await server.app.store.modlog.list({ limit: 10, offset: 0 })
+    expect(entries).toEqual([
+      expect.objectContaining({ action: 'user_roles_set', actor_id: 'originChats', target_id: 'USR:local_owner', details: expect.objectContaining({ roles: ['user'] }) }),
+    ])
+  })
+
+  test.concurrent('a new configured owner takes over; the previous one loses the role at its next login, appointed owners keep it', async () => {
+    await using server = await startServer()
+    await (await server.login('owner')).close()
+    expect(await rolesOf(server, 'rotur-owner')).toEqual(['owner', 'user'])
+    const config = server.app.settings.current
+    server.app.settings.apply({ ...config, server: { ...config.server, owner: { name: 'Boss' } } })
+
+    // Names compare case-insensitively.
+    const boss = await server.login('boss')
+    expect(boss.ready.user.roles).toEqual(['owner', 'user'])
+    // Boss appoints alice explicitly: that grant does not come from the config and stays.
+    await (await server.login('alice')).close()
+    await boss.request({ cmd: 'user_roles_set', user: 'alice', roles: ['owner', 'user'] }, 'user_roles_get')
+
+    const previous = await server.login('owner')
+    expect(previous.ready.user.roles).toEqual(['user'])
+    expect((await server.login('alice')).ready.user.roles).toEqual(['owner', 'user'])
+    const { entries } = await server.app.store.modlog.list({ limit: 10, offset: 0, action: 'user_roles_set', target: 'rotur-owner' })
+    expect(entries).toHaveLength(1)
+  })
+
+  test.concurrent('an empty owner name designates nobody', async () => {
+    await using server = await startServer({ server: { owner: { name: '' } } })
+    expect((await server.login('owner')).ready.user.roles).toEqual(['user'])
+    expect((await server.register('admin')).ready.user.roles).toEqual(['user'])
+  })
+})
+
+describe('logins racing moderation', () => {
+  test.concurrent('a ban applied while the password is being checked holds: that login is refused', async () => {
+    await using server = await startServer()
+    await (await server.register('carol', 'secret123')).close()
+    const owner = await server.login('owner')
+    const carol = await server.connect()
+    // The ban arrives while the login awaits its password hash (tens of milliseconds of argon2).
+    carol.send({ cmd: 'login', username: 'carol', password: 'secret123' })
+    expect(await owner.request({ cmd: 'user_ban', user: 'USR:local_carol' })).toEqual({ cmd: 'user_ban', user: 'USR:local_carol', banned: true })
+    expect((await carol.next('auth_error')).val).toBe('Access denied: You are banned from this server')
+    expect((await server.app.store.users.get('USR:local_carol'))?.roles).toEqual(['banned', 'user'])
+    await expectUnauthenticated(carol)
+  })
+
+  test.concurrent('a role change applied while the password is being checked is not written back', async () => {
+    await using server = await startServer()
+    await (await server.register('carol', 'secret123')).close()
+    const owner = await server.login('owner')
+    const carol = await server.connect()
+    carol.send({ cmd: 'login', username: 'carol', password: 'secret123' })
+    await owner.request({ cmd: 'user_roles_set', user: 'USR:local_carol', roles: ['moderator', 'user'] }, 'user_roles_get')
+    expect((await carol.next('ready')).user.roles).toEqual(['moderator', 'user'])
+    expect((await server.app.store.users.get('USR:local_carol'))?.roles).toEqual(['moderator', 'user'])
+  })
+
+  test.concurrent('a socket whose user is banned is refused and closed at its next command', async () => {
+    await using server = await startServer()
+    const mallory = await server.login('mallory')
+    // Banned behind the hub's back (as a second node or the CLI would): no disconnect was sent.
+    await server.app.store.users.update('rotur-mallory', { roles: ['banned', 'user'] })
+    mallory.send({ cmd: 'message_new', channel: 'general', content: 'still here?' })
+    expect(await mallory.next('disconnect')).toEqual({ cmd: 'disconnect', reason: 'You have been banned from this server' })
+    expect((await mallory.closed).code).toBe(1000)
+    expect(await server.app.store.messages.listLatest({ channel: 'general', thread_id: null }, 0, 10)).toEqual([])
   })
 })
 
@@ -371,21 +500,40 @@ describe('per-address limits', () => {
     expect(await server.app.store.users.get('USR:local_three')).toBeUndefined()
   })
 
-  test.concurrent('failed logins per minute throttle even the right password', async () => {
-    await using server = await startServer({ security: { auth_failures_per_minute: 3 } })
-    const alice = await server.register('alice', 'secret123')
-    await alice.close()
+  test.concurrent('a flood of failed logins on one account locks that account only; the address limit is looser', async () => {
+    await using server = await startServer({ security: { auth_failures_per_minute: 3, auth_failures_per_address_per_minute: 6 } })
+    await (await server.register('alice', 'secret123')).close()
+    await (await server.register('bob', 'secret456')).close()
     const client = await server.connect()
-    for (let i = 0; i < 3; i++) {
-      expect(await authError(client, { cmd: 'login', username: 'alice', password: 'wrong-password' })).toBe('Invalid password')
-    }
-    expect(await authError(client, { cmd: 'login', username: 'alice', password: 'wrong-password' })).toStartWith('Too many attempts')
-    expect(await authError(client, { cmd: 'login', username: 'alice', password: 'secret123' })).toStartWith('Too many attempts')
-    // The limit is per address, not per socket, and covers Rotur auth too.
-    const other = await server.connect()
-    await auth(server, other, 'bob')
-    expect((await other.next('auth_error')).val).toStartWith('Too many attempts')
-    await expectUnauthenticated(other)
+    const login = (username: unknown, password: unknown) => authError(client, { cmd: 'login', username, password })
+    for (let i = 0; i < 3; i++) expect(await login('alice', 'wrong-password')).toBe('Invalid password')
+    // Refused before any password check, and no longer counted against the address.
+    for (let i = 0; i < 50; i++) expect(await login('alice', 'wrong-password')).toStartWith('Too many attempts')
+    expect(await login('ALICE', 'secret123')).toStartWith('Too many attempts')
+    // Malformed frames are not password guesses.
+    for (let i = 0; i < 10; i++) expect(await login('bob', undefined)).toBe('Username and password required')
+
+    // Other accounts behind the same address still sign in, locally and through Rotur.
+    const bob = await server.connect()
+    bob.send({ cmd: 'login', username: 'bob', password: 'secret456' })
+    expect((await bob.next('ready')).user.nickname).toBe('bob')
+    expect((await server.login('carol')).ready.user.username).toBe('carol')
+
+    // Real failures on other accounts reach the address limit (3 + 3 = 6): then everyone waits.
+    expect(await login('bob', 'wrong-password')).toBe('Invalid password')
+    expect(await login('bob', 'wrong-password')).toBe('Invalid password')
+    expect(await login('dave', 'whatever1')).toBe('User not found')
+    expect(await login('bob', 'secret456')).toStartWith('Too many attempts')
+    await expectUnauthenticated(client)
+  })
+
+  test.concurrent('probing taken names with register is throttled like failed logins', async () => {
+    await using server = await startServer({ security: { auth_failures_per_address_per_minute: 3 } })
+    await server.register('alice')
+    const client = await server.connect()
+    for (let i = 0; i < 3; i++) expect(await authError(client, { cmd: 'register', username: 'alice', password: 'password123' })).toBe('Username already taken')
+    expect(await authError(client, { cmd: 'register', username: 'alice', password: 'password123' })).toStartWith('Too many attempts')
+    expect(await authError(client, { cmd: 'register', username: 'zed', password: 'password123' })).toStartWith('Too many attempts')
   })
 
   test.concurrent("a registration flood does not starve another client's pings", async () => {

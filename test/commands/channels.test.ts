@@ -57,16 +57,16 @@ test.concurrent('only channels whose view list admits the caller are listed', as
 
 test.concurrent('view lists are walked in the caller’s role order with !role denials', async () => {
   await using server = await startServer()
-  await server.addChannel({ name: 'lounge', type: 'text', permissions: { view: ['!banned', 'user'], send: ['user'] } })
+  await server.addChannel({ name: 'lounge', type: 'text', permissions: { view: ['!muted', 'user'], send: ['user'] } })
   const bob = await server.login('bob')
   expect(await names(bob)).toEqual(['general', 'lounge'])
 
-  // `banned` comes first, so the denial wins; general does not mention it and still admits `user`.
-  await server.setRoles('bob', ['banned', 'user'])
+  // `muted` comes first, so the denial wins; general does not mention it and still admits `user`.
+  await server.setRoles('bob', ['muted', 'user'])
   expect(await names(bob)).toEqual(['general'])
 
-  // The first role that the list mentions decides: `user` now precedes `banned`.
-  await server.setRoles('bob', ['user', 'banned'])
+  // The first role that the list mentions decides: `user` now precedes `muted`.
+  await server.setRoles('bob', ['user', 'muted'])
   expect(await names(bob)).toEqual(['general', 'lounge'])
 
   // No role mentioned at all denies.

@@ -33,6 +33,8 @@ function withStore(run: (store: Store, path: string) => Promise<void>) {
   return async () => {
     const path = freshPath()
     const store = createSqliteStore(path)
+    // #general comes with the database; messages may only be stored in channels that exist.
+    await store.channels.insert({ name: OTHER.channel, type: 'text' })
     try {
       await run(store, path)
     } finally {
@@ -172,10 +174,10 @@ describe('reactions', () => {
     'add is idempotent per user; remove drops the user, then the emoji',
     withStore(async ({ messages }) => {
       const { id } = await messages.insert(message(GENERAL, 'react to me'))
-      expect(await messages.addReaction(GENERAL, id, '👍', 'u1')).toBe(true)
-      expect(await messages.addReaction(GENERAL, id, '👍', 'u1')).toBe(false)
-      expect(await messages.addReaction(GENERAL, id, '👍', 'u2')).toBe(true)
-      expect(await messages.addReaction(GENERAL, id, '🎉', 'u2')).toBe(true)
+      expect(await messages.addReaction(GENERAL, id, '👍', 'u1', 20)).toBe('added')
+      expect(await messages.addReaction(GENERAL, id, '👍', 'u1', 20)).toBe('failed')
+      expect(await messages.addReaction(GENERAL, id, '👍', 'u2', 20)).toBe('added')
+      expect(await messages.addReaction(GENERAL, id, '🎉', 'u2', 20)).toBe('added')
       expect((await messages.get(GENERAL, id))?.reactions).toEqual({ '👍': ['u1', 'u2'], '🎉': ['u2'] })
 
       expect(await messages.removeReaction(GENERAL, id, '🎉', 'u1')).toBe(false)
@@ -190,11 +192,23 @@ describe('reactions', () => {
   )
 
   test(
+    'a message takes at most the given number of different emojis; more users on one of them still fit',
+    withStore(async ({ messages }) => {
+      const { id } = await messages.insert(message(GENERAL, 'popular'))
+      expect(await messages.addReaction(GENERAL, id, 'a', 'u1', 2)).toBe('added')
+      expect(await messages.addReaction(GENERAL, id, 'b', 'u1', 2)).toBe('added')
+      expect(await messages.addReaction(GENERAL, id, 'c', 'u1', 2)).toBe('full')
+      expect(await messages.addReaction(GENERAL, id, 'b', 'u2', 2)).toBe('added')
+      expect((await messages.get(GENERAL, id))?.reactions).toEqual({ a: ['u1'], b: ['u1', 'u2'] })
+    }),
+  )
+
+  test(
     'missing messages (or the wrong target) report false',
     withStore(async ({ messages }) => {
       const { id } = await messages.insert(message(GENERAL, 'x'))
-      expect(await messages.addReaction(GENERAL, 'no-such-id', '👍', 'u1')).toBe(false)
-      expect(await messages.addReaction(THREAD, id, '👍', 'u1')).toBe(false)
+      expect(await messages.addReaction(GENERAL, 'no-such-id', '👍', 'u1', 20)).toBe('failed')
+      expect(await messages.addReaction(THREAD, id, '👍', 'u1', 20)).toBe('failed')
       expect(await messages.removeReaction(GENERAL, 'no-such-id', '👍', 'u1')).toBe(false)
       expect(await messages.get(GENERAL, id)).not.toHaveProperty('reactions')
     }),
@@ -256,7 +270,7 @@ test('data survives closing and reopening', async () => {
   await store.users.update('rotur-alice', { roles: ['moderator', 'user'], nickname: 'Al' })
   await store.channels.insert({ name: 'random', type: 'text', permissions: { view: ['user'] }, icon: 'x.png' })
   const [first, second] = await seed(store.messages, GENERAL, 2)
-  await store.messages.addReaction(GENERAL, first!.id, '👍', 'rotur-alice')
+  await store.messages.addReaction(GENERAL, first!.id, '👍', 'rotur-alice', 20)
   await store.messages.setPinned(GENERAL, second!.id, true)
   await store.messages.edit(GENERAL, second!.id, 'edited')
   await store.messages.insert(message(THREAD, 'in thread'))

@@ -1,5 +1,5 @@
 import { colorOf, defaultChannelPermissions, isBanned, roleAssignmentError, roleManagementError, SYSTEM_ROLES } from '../../auth/permissions.ts'
-import { BANNED_REASON } from '../../commands/moderation.ts'
+import { BANNED_REASON } from '../../protocol/errors.ts'
 import { topics } from '../../net/topics.ts'
 import type { Session } from '../../net/session.ts'
 import type { Effects } from '../../protocol/command.ts'

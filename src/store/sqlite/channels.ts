@@ -8,7 +8,11 @@ export class SqliteChannels implements ChannelRepo {
   private channels: ChannelRecord[] = []
   private byName = new Map<string, ChannelRecord>()
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    /** Commits message inserts still waiting for their group commit. */
+    private readonly flushMessages: () => void,
+  ) {
     this.reload()
   }
 
@@ -33,6 +37,7 @@ export class SqliteChannels implements ChannelRepo {
   }
 
   async update(name: string, channel: ChannelRecord) {
+    if (channel.name !== name) this.flushMessages()
     this.db.transaction(() => {
       this.db.run('UPDATE channels SET name = ?, data = ? WHERE name = ?', [channel.name, JSON.stringify(channel), name])
       if (channel.name === name) return
@@ -55,6 +60,7 @@ export class SqliteChannels implements ChannelRepo {
 
   async delete(name: string) {
     if (!this.byName.has(name)) return false
+    this.flushMessages()
     this.db.transaction(() => {
       this.db.run('DELETE FROM channels WHERE name = ?', [name])
       this.db.run('DELETE FROM messages WHERE channel = ?', [name])

@@ -21,7 +21,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
   return {
     users,
     roles: new SqliteRoles(db, users),
-    channels: new SqliteChannels(db),
+    channels: new SqliteChannels(db, () => messages.flush()),
     messages,
     unreads: new SqliteUnreads(db),
     modlog: new SqliteModlog(db),

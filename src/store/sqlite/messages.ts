@@ -1,5 +1,5 @@
 import type { Database } from 'bun:sqlite'
-import type { MessagePage, MessageRecord, MessageRepo, NewMessage, Target } from '../types.ts'
+import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type Target } from '../types.ts'
 import { GroupCommit } from './group-commit.ts'
 
 interface Row {
@@ -21,6 +21,9 @@ interface Row {
 /** Optional message keys kept together in one JSON column; absent keys stay absent on the wire. */
 const EXTRA_KEYS = ['ping', 'embeds', 'attachments', 'interaction', 'webhook'] as const
 
+/** The columns a write sets, in the order of `values`. */
+const WRITTEN = 'id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions'
+
 const COLUMNS = 'seq, id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions'
 
 /**
@@ -28,6 +31,12 @@ const COLUMNS = 'seq, id, channel, thread, user, content, timestamp, reply_to_id
  * newest messages at most, so a search never stalls the server on a huge channel.
  */
 const SHORT_QUERY_SCAN = 20_000
+
+/**
+ * Longer searches look at this many of the newest index matches (server-wide) at most, then keep
+ * the channel's: the work per query stays bounded however many messages the server holds.
+ */
+const INDEX_CANDIDATES = 20_000
 
 /** Microsecond-precision float seconds, the protocol's timestamp unit. */
 const nowSeconds = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1e6
@@ -41,8 +50,11 @@ export class SqliteMessages implements MessageRepo {
     this.q = {
       // OR IGNORE: an import may offer IDs already stored; fresh messages have fresh UUIDs.
       insert: db.prepare(
-        `INSERT OR IGNORE INTO messages (id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO messages (${WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      // Checked in the same statement as the write, so no rename or delete can slip in between.
+      insertIntoChannel: db.prepare(
+        `INSERT INTO messages (${WRITTEN}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM channels WHERE name = ?)`,
       ),
       get: sql(`SELECT ${COLUMNS} FROM messages WHERE id = ? AND channel = ? AND thread = ?`),
       latest: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ? OFFSET ?`),
@@ -51,8 +63,9 @@ export class SqliteMessages implements MessageRepo {
       replies: sql(`SELECT ${COLUMNS} FROM messages WHERE reply_to_id = ? AND channel = ? AND thread = ? ORDER BY seq LIMIT ?`),
       pinned: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND pinned = 1 ORDER BY seq DESC`),
       searchFts: sql(
-        `SELECT ${COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')} FROM messages_fts f JOIN messages m ON m.seq = f.rowid
-         WHERE messages_fts MATCH ? AND m.channel = ? AND m.thread = ? ORDER BY m.seq DESC LIMIT ?`,
+        `SELECT ${COLUMNS} FROM messages
+         WHERE seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ${INDEX_CANDIDATES})
+           AND channel = ? AND thread = ? ORDER BY seq DESC LIMIT ?`,
       ),
       searchScan: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ${SHORT_QUERY_SCAN}`),
       edit: db.prepare('UPDATE messages SET content = ?, edited = 1 WHERE id = ? AND channel = ? AND thread = ?'),
@@ -61,7 +74,9 @@ export class SqliteMessages implements MessageRepo {
       setReactions: db.prepare('UPDATE messages SET reactions = ? WHERE id = ?'),
       setPinned: db.prepare('UPDATE messages SET pinned = ? WHERE id = ? AND channel = ? AND thread = ?'),
     }
-    this.inserts = new GroupCommit<MessageRecord>(db, (record) => this.write(record))
+    this.inserts = new GroupCommit<MessageRecord>(db, (record) => {
+      if (this.q.insertIntoChannel.run(...values(record), record.channel).changes === 0) throw new TargetGoneError(record)
+    })
   }
 
   insert(message: NewMessage): Promise<MessageRecord> {
@@ -138,13 +153,17 @@ export class SqliteMessages implements MessageRepo {
     return this.q.delete.run(id, target.channel, target.thread_id ?? '').changes > 0
   }
 
-  async addReaction(target: Target, id: string, emoji: string, userId: string) {
-    return this.changeReactions(target, id, (reactions) => {
-      const users = reactions[emoji] ?? []
-      if (users.includes(userId)) return false
-      reactions[emoji] = [...users, userId]
+  async addReaction(target: Target, id: string, emoji: string, userId: string, maxEmojis: number) {
+    let full = false
+    const added = this.changeReactions(target, id, (reactions) => {
+      const users = reactions[emoji]
+      if (users?.includes(userId)) return false
+      full = users === undefined && Object.keys(reactions).length >= maxEmojis
+      if (full) return false
+      reactions[emoji] = [...(users ?? []), userId]
       return true
     })
+    return added ? 'added' : full ? 'full' : 'failed'
   }
 
   async removeReaction(target: Target, id: string, emoji: string, userId: string) {
@@ -168,21 +187,7 @@ export class SqliteMessages implements MessageRepo {
 
   /** Stores a whole record; returns 1 when it was new, 0 when its ID was already stored. */
   private write(record: MessageRecord): number {
-    const { reactions } = record
-    return this.q.insert.run(
-      record.id,
-      record.channel,
-      record.thread_id ?? '',
-      record.user,
-      record.content,
-      record.timestamp,
-      record.reply_to?.id ?? null,
-      record.reply_to?.user ?? null,
-      record.pinned ? 1 : 0,
-      record.edited ? 1 : 0,
-      extraOf(record),
-      reactions && Object.keys(reactions).length > 0 ? JSON.stringify(reactions) : null,
-    ).changes
+    return this.q.insert.run(...values(record)).changes
   }
 
   private changeReactions(target: Target, id: string, change: (reactions: Record<string, string[]>) => boolean) {
@@ -195,6 +200,25 @@ export class SqliteMessages implements MessageRepo {
       return true
     })()
   }
+}
+
+/** The bound values of WRITTEN for `record`. */
+function values(record: MessageRecord) {
+  const { reactions } = record
+  return [
+    record.id,
+    record.channel,
+    record.thread_id ?? '',
+    record.user,
+    record.content,
+    record.timestamp,
+    record.reply_to?.id ?? null,
+    record.reply_to?.user ?? null,
+    record.pinned ? 1 : 0,
+    record.edited ? 1 : 0,
+    extraOf(record),
+    reactions && Object.keys(reactions).length > 0 ? JSON.stringify(reactions) : null,
+  ] as const
 }
 
 function extraOf(record: MessageRecord): string | null {

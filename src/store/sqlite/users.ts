@@ -52,8 +52,15 @@ export class SqliteUsers implements UserRepo {
   }
 
   async update(id: string, patch: Partial<Omit<UserRecord, 'id'>>) {
+    return this.updateWith(id, () => patch)
+  }
+
+  /** Synchronous from read to write, so nothing can change the record in between. */
+  async updateWith(id: string, change: (current: UserRecord) => Partial<Omit<UserRecord, 'id'>> | undefined) {
     const current = this.byId.get(id)
     if (!current) return undefined
+    const patch = change(current)
+    if (patch === undefined) return current
     const next = { ...current, ...patch, id }
     this.updateRow.run(next.username, serialize(next), id)
     if (next.username !== current.username) this.forgetName(current)
