@@ -537,3 +537,59 @@ test.concurrent('nothing is recorded when the moderation log is disabled', async
   await settled(owner)
   expect((await server.app.store.modlog.list({ limit: 10, offset: 0 })).total).toBe(0)
 })
+
+/**
+ * Three clients pipeline 100 messages each into `channel` while `change` runs half-way. Resolves
+ * with the IDs the server acknowledged; every other answer must be `Channel not found`.
+ */
+async function raceMessages(server: TestServer, channel: string, change: () => void): Promise<string[]> {
+  const senders = await Promise.all(['ann', 'ben', 'cat'].map((name) => server.login(name)))
+  const send = (from: number, to: number) => {
+    for (const client of senders) for (let i = from; i < to; i++) client.send({ cmd: 'message_new', channel, content: `m${i}`, listener: `m${i}` })
+  }
+  send(0, 50)
+  change()
+  send(50, 100)
+  const acked: string[] = []
+  for (const client of senders) {
+    for (let i = 0; i < 100; i++) {
+      const answer = await Promise.race([client.next('message_new', (p) => p.listener === `m${i}`), client.next('error', (p) => p.listener === `m${i}`)])
+      if (answer.cmd === 'message_new') acked.push(answer.message.id)
+      else expect(answer).toEqual({ cmd: 'error', src: 'message_new', val: 'Channel not found', listener: `m${i}` })
+    }
+  }
+  return acked
+}
+
+/** Every message ID of a channel's history, through messages_get pages. */
+async function historyIds(client: TestClient, channel: string): Promise<string[]> {
+  const ids: string[] = []
+  let start: string | undefined
+  for (;;) {
+    const page = await client.request({ cmd: 'messages_get', channel, limit: 200, ...(start ? { start } : {}) })
+    ids.unshift(...page.messages.map((m: Packet) => m.id))
+    if (page.messages.length < 200) return ids
+    start = page.messages[0].id
+  }
+}
+
+test.concurrent('a rename racing 300 messages: every acknowledged message is in the renamed channel', async () => {
+  await using server = await startServer()
+  const owner = await server.login('owner')
+  await owner.request({ cmd: 'channel_create', name: 'race', type: 'text', permissions: OPEN })
+  const acked = await raceMessages(server, 'race', () => owner.send({ cmd: 'channel_update', current_name: 'race', updates: { name: 'race2' } }))
+  expect((await owner.next('channel_update')).updated).toBe(true)
+  expect(acked.length).toBeGreaterThan(0)
+  expect((await historyIds(owner, 'race2')).sort()).toEqual(acked.sort())
+  expect(await owner.error({ cmd: 'messages_get', channel: 'race' })).toEqual({ cmd: 'error', src: 'messages_get', val: 'Channel not found' })
+})
+
+test.concurrent('a delete racing 300 messages: none of them turns up in a channel re-created under the name', async () => {
+  await using server = await startServer()
+  const owner = await server.login('owner')
+  await owner.request({ cmd: 'channel_create', name: 'doomed', type: 'text', permissions: OPEN })
+  await raceMessages(server, 'doomed', () => owner.send({ cmd: 'channel_delete', name: 'doomed' }))
+  expect((await owner.next('channel_delete')).deleted).toBe(true)
+  await owner.request({ cmd: 'channel_create', name: 'doomed', type: 'text', permissions: OPEN })
+  expect(await historyIds(owner, 'doomed')).toEqual([])
+})

@@ -142,7 +142,7 @@ describe('user_update', () => {
       cmd: 'error', src: 'user_update', val: 'Cannot update the server owner',
     })
     expect((await stored(server, 'owner'))?.username).toBe('owner')
-    // The owner may change themself, and admins (no hierarchy between non-owners).
+    // The owner may change themself, and admins.
     expect(await owner.request({ cmd: 'user_update', user: 'owner', updates: { nickname: 'Boss' } })).toEqual({ cmd: 'user_update', user: 'owner', nickname: 'Boss' })
     expect(await owner.request({ cmd: 'user_update', user: 'carol', updates: { nickname: 'C' } })).toEqual({ cmd: 'user_update', user: 'carol', nickname: 'C' })
   })
@@ -186,6 +186,53 @@ describe('user_update', () => {
     ]
     for (const [fields, val] of cases) expect(await owner.error({ cmd: 'user_update', ...fields })).toEqual(err(val))
     expect(await stored(server, 'alice')).toMatchObject({ username: 'alice', roles: ['user'] })
+  })
+
+  test.concurrent('below the owner, only users ranked under the caller can be changed', async () => {
+    await using server = await startServer()
+    const owner = await server.login('owner')
+    await owner.request({ cmd: 'role_create', name: 'staff', permissions: ['manage_users'] })
+    await owner.request({ cmd: 'role_reorder', roles: ['owner', 'admin', 'staff', 'moderator', 'user'] })
+    const staff = await server.login('sam')
+    for (const [name, roles] of [['sam', ['staff', 'user']], ['tess', ['staff', 'user']], ['adam', ['admin', 'user']], ['alice', ['user']]] as const) {
+      await server.login(name)
+      await server.setRoles(name, [...roles])
+    }
+    const above = { cmd: 'error', src: 'user_update', val: 'Cannot manage users at or above your position' }
+    expect(await staff.error({ cmd: 'user_update', user: 'adam', updates: { nickname: 'x' } })).toEqual(above)
+    expect(await staff.error({ cmd: 'user_update', user: 'tess', updates: { username: 'tessa' } })).toEqual(above)
+    expect(await staff.request({ cmd: 'user_update', user: 'alice', updates: { nickname: 'Al' } })).toEqual({ cmd: 'user_update', user: 'alice', nickname: 'Al' })
+    // Changing oneself is not managing someone else.
+    expect(await staff.request({ cmd: 'user_update', user: 'sam', updates: { nickname: 'Sam' } })).toEqual({ cmd: 'user_update', user: 'sam', nickname: 'Sam' })
+    expect((await stored(server, 'adam'))?.nickname).toBeUndefined()
+  })
+
+  test.concurrent('names hold no control or invisible characters, and none may look like another user', async () => {
+    await using server = await startServer()
+    const owner = await server.login('owner')
+    await server.login('alice')
+    await server.login('bob')
+    const err = (val: string) => ({ cmd: 'error', src: 'user_update', val })
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ username: 'bo\u0000b' }, 'Username contains invalid characters'],
+      [{ username: 'bob\nowner' }, 'Username contains invalid characters'],
+      [{ username: 'b o b' }, 'Username contains invalid characters'],
+      [{ username: 'bob\u202Eevil' }, 'Username contains invalid characters'],
+      [{ username: 'b\u200Bob' }, 'Username contains invalid characters'],
+      [{ username: 'x'.repeat(65) }, 'Username must be 1-64 characters'],
+      [{ username: 'аlice' }, 'Username already taken'],
+      [{ username: 'AIice' }, 'Username already taken'],
+      [{ nickname: 'line\nbreak' }, 'Nickname contains invalid characters'],
+      [{ nickname: 'n'.repeat(65) }, 'Nickname must be at most 64 characters'],
+    ]
+    for (const [updates, val] of cases) expect(await owner.error({ cmd: 'user_update', user: 'bob', updates })).toEqual(err(val))
+    expect(await stored(server, 'bob')).toMatchObject({ username: 'bob' })
+    // Spaces are fine in a nickname; fullwidth forms are stored plain.
+    expect(await owner.request({ cmd: 'user_update', user: 'bob', updates: { username: 'ｂｏｂｂｙ', nickname: 'Bob B.' } })).toEqual({
+      cmd: 'user_update',
+      user: 'bobby',
+      nickname: 'Bob B.',
+    })
   })
 })
 

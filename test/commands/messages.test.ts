@@ -155,6 +155,28 @@ describe('message_new', () => {
     expect(got.message.embeds).toEqual(embeds)
   })
 
+  test.concurrent('every embed field is bounded, and so is the whole: huge embeds cannot make history unloadable', async () => {
+    await using server = await startServer()
+    const alice = await server.login('alice')
+    const send = (embeds: unknown) => alice.error({ cmd: 'message_new', channel: 'general', content: 'e', embeds })
+    const val = (text: string) => ({ cmd: 'error', src: 'message_new', val: text })
+    const url = `https://example.com/${'x'.repeat(2100)}`
+    expect(await send([{ url }])).toEqual(val('Embed 0: url must be at most 2048 characters'))
+    expect(await send([{ image: { url } }])).toEqual(val('Embed 0: image.url must be at most 2048 characters'))
+    expect(await send([{ author: { name: 'a', icon_url: url } }])).toEqual(val('Embed 0: author.icon_url must be at most 2048 characters'))
+    expect(await send([{ footer: { text: 'f', icon_url: url } }])).toEqual(val('Embed 0: footer.icon_url must be at most 2048 characters'))
+    expect(await send([{ timestamp: 'x'.repeat(65) }])).toEqual(val('Embed 0: timestamp must be at most 64 characters'))
+    const tooLarge = val('Embeds are too large (at most 8192 bytes of JSON per message)')
+    // Within every per-field limit, but 10 × 1000 characters; and unknown keys count too.
+    expect(await send(Array.from({ length: 10 }, () => ({ description: 'd'.repeat(1000) })))).toEqual(tooLarge)
+    expect(await send([{ title: 't', extra: 'z'.repeat(9000) }])).toEqual(tooLarge)
+    // The reproduction: a 3.9 MB embed URL (a frame just under websocket.max_payload).
+    expect(await send([{ type: 'link', url: `https://e.com/${'u'.repeat(3_900_000)}` }])).toMatchObject({ cmd: 'error', src: 'message_new' })
+    await post(alice, 'still fine', { embeds: [{ title: 'ok', extra: 'kept' }] })
+    const bob = await server.login('bob')
+    expect(contents(await bob.request({ cmd: 'messages_get', channel: 'general' }))).toEqual(['still fine'])
+  })
+
   test.concurrent('content is trimmed and limited to post_content code points', async () => {
     await using server = await startServer()
     const alice = await server.login('alice')
@@ -292,6 +314,22 @@ describe('message_edit', () => {
     await alice.expectNone('message_edit')
     const got = await alice.request({ cmd: 'message_get', channel: 'general', id: message.id })
     expect(got.message).toEqual(stored(message))
+  })
+
+  test.concurrent('an author who can no longer view the channel cannot edit or delete there', async () => {
+    await using server = await startServer()
+    await server.addChannel({ name: 'club', type: 'text', permissions: { view: ['user'], send: ['user'] } })
+    const owner = await server.login('owner')
+    const alice = await server.login('alice')
+    const message = await post(alice, 'mine', { channel: 'club' })
+    await owner.request({ cmd: 'channel_update', current_name: 'club', updates: { permissions: { view: ['owner'], send: ['owner'] } } })
+    expect(await alice.error({ cmd: 'message_edit', channel: 'club', id: message.id, content: 'changed' })).toEqual({
+      cmd: 'error', src: 'message_edit', val: 'You do not have permission to edit your own message in this channel',
+    })
+    expect(await alice.error({ cmd: 'message_delete', channel: 'club', id: message.id })).toEqual({
+      cmd: 'error', src: 'message_delete', val: 'You do not have permission to delete your own message in this channel',
+    })
+    expect((await owner.request({ cmd: 'message_get', channel: 'club', id: message.id })).message.content).toBe('mine')
   })
 
   test.concurrent('an author without edit_own is refused', async () => {

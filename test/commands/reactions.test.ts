@@ -172,3 +172,41 @@ test.concurrent('history shows reactions as emoji → usernames in reaction orde
   const carol = await server.login('carol')
   expect(await reactionsOf(carol)).toEqual(expected)
 })
+
+test.concurrent('a message holds at most 20 different emojis; a flood of distinct reactions stops there', async () => {
+  await using server = await startServer({ security: { actions_burst: 1000, actions_per_minute: 1000 } })
+  const alice = await server.login('alice')
+  const bob = await server.login('bob')
+  const id = await post(alice, 'popular')
+  // The reproduction sent 6,000 distinct emojis; 300 show the cap without a long test.
+  for (let i = 0; i < 300; i++) alice.send({ cmd: 'message_react_add', id, emoji: `e${i}`, channel: 'general', listener: `r${i}` })
+  bob.send({ cmd: 'ping', listener: 'bob' })
+  expect(await bob.next('pong')).toEqual({ cmd: 'pong', val: 'pong', listener: 'bob' })
+  for (let i = 20; i < 300; i++) {
+    expect(await alice.next('error', (p) => p.listener === `r${i}`)).toEqual({
+      cmd: 'error', src: 'message_react_add', val: 'This message already has 20 different reactions', listener: `r${i}`,
+    })
+  }
+  // More users on an emoji already there still fit.
+  bob.send({ cmd: 'message_react_add', id, emoji: 'e0', channel: 'general' })
+  expect(await bob.next('message_react_add', (p) => p.from === 'bob')).toMatchObject({ emoji: 'e0' })
+  const { message } = await alice.request({ cmd: 'message_get', channel: 'general', id })
+  expect(Object.keys(message.reactions)).toHaveLength(20)
+  expect(message.reactions.e0).toEqual(['alice', 'bob'])
+})
+
+test.concurrent('reactions count against the action limiter', async () => {
+  await using server = await startServer({ security: { actions_per_minute: 100, actions_burst: 5, actions_cooldown_seconds: 30 } })
+  const alice = await server.login('alice')
+  const id = await post(alice, 'react')
+  for (let i = 0; i < 5; i++) {
+    alice.send({ cmd: 'message_react_add', id, emoji: `e${i}`, channel: 'general' })
+    await alice.next('message_react_add')
+  }
+  alice.send({ cmd: 'message_react_remove', id, emoji: 'e0', channel: 'general' })
+  expect(await alice.next('rate_limit')).toEqual({ cmd: 'rate_limit', reason: "Burst limit exceeded. You're in cooldown for 30 seconds", length: 30000 })
+  alice.send({ cmd: 'message_react_add', id, emoji: 'e9', channel: 'general' })
+  expect((await alice.next('rate_limit')).reason).toMatch(/^You are in cooldown for \d+\.\d more seconds$/)
+  // Messages have their own limiter (rate_limiting), untouched by reactions.
+  expect(await post(alice, 'still talking')).toEqual(expect.any(String))
+})

@@ -730,3 +730,62 @@ describe('user_roles_set', () => {
     await alice.expectNone('message_new')
   })
 })
+
+describe('no escalation through role management', () => {
+  const GRANT = (permission: string) => `Cannot grant permission '${permission}' you do not have`
+
+  test.concurrent('a manage_roles holder grants only permissions it holds, on every path that sets permissions', async () => {
+    await using server = await startServer()
+    const owner = await server.login('owner')
+    const carol = await withManager(server, owner)
+    expect(await carol.error({ cmd: 'role_create', name: 'sneaky', permissions: ['administrator'] })).toEqual(err('role_create', GRANT('administrator')))
+    expect(await carol.error({ cmd: 'role_update', name: 'mgr', permissions: ['manage_roles', 'manage_server'] })).toEqual(err('role_update', GRANT('manage_server')))
+    expect(await carol.error({ cmd: 'role_set', name: 'mgr', data: { permissions: ['administrator'] } })).toEqual(err('role_set', GRANT('administrator')))
+    expect(await carol.error({ cmd: 'role_permissions_set', name: 'user', permissions: ['send_messages', 'manage_users'] })).toEqual(
+      err('role_permissions_set', GRANT('manage_users')),
+    )
+    // Permissions the caller holds, or that the role already had, pass.
+    expect(await carol.request({ cmd: 'role_create', name: 'helper', permissions: ['manage_roles'] })).toMatchObject({ name: 'helper' })
+    expect(await carol.request({ cmd: 'role_permissions_set', name: 'user', permissions: ['send_messages', 'manage_messages'] })).toMatchObject({
+      permissions: ['send_messages', 'manage_messages'],
+    })
+    const roles = await rolesOf(owner)
+    expect(roles.mgr.permissions).toEqual(['manage_roles'])
+    expect(roles.sneaky).toBeUndefined()
+    // Administrators hold every permission, so they may grant any.
+    const admin = await server.login('adam')
+    await setRoles(owner, 'adam', ['admin'])
+    await admin.next('user_roles_get', (p) => p.user === 'adam')
+    expect(await admin.request({ cmd: 'role_create', name: 'ops', permissions: ['administrator'] })).toMatchObject({ name: 'ops' })
+  })
+
+  test.concurrent('role_set moves a role only below the caller', async () => {
+    await using server = await startServer()
+    const owner = await server.login('owner')
+    const carol = await withManager(server, owner)
+    // carol's best role is moderator, at position 2.
+    for (const position of [0, 1, 2]) {
+      expect(await carol.error({ cmd: 'role_set', name: 'mgr', data: { position } })).toEqual(err('role_set', AT_OR_ABOVE))
+    }
+    expect(await carol.request({ cmd: 'role_set', name: 'mgr', data: { position: 3 } })).toMatchObject({ name: 'mgr', updated: true })
+    expect((await rolesOf(owner)).mgr.position).toBe(3)
+    expect(await owner.request({ cmd: 'role_set', name: 'mgr', data: { position: 0 } })).toMatchObject({ updated: true })
+  })
+
+  test.concurrent('the banned role is only changed by ban and unban', async () => {
+    await using server = await startServer()
+    const owner = await server.login('owner')
+    await (await server.login('alice')).close()
+    const RESERVED = "Role name 'banned' is reserved"
+    const BAN_ONLY = "The 'banned' role is changed only by user_ban and user_unban"
+    expect(await owner.error({ cmd: 'role_create', name: 'banned' })).toEqual(err('role_create', RESERVED))
+    const { id } = await owner.request({ cmd: 'role_create', name: 'gamer' })
+    expect(await owner.error({ cmd: 'role_update', id, name: 'banned' })).toEqual(err('role_update', RESERVED))
+    expect(await owner.error({ cmd: 'user_roles_set', user: 'alice', roles: ['banned', 'user'] })).toEqual(err('user_roles_set', BAN_ONLY))
+    await owner.request({ cmd: 'user_ban', user: 'alice' })
+    expect(await owner.error({ cmd: 'user_roles_set', user: 'alice', roles: ['user'] })).toEqual(err('user_roles_set', BAN_ONLY))
+    expect((await server.app.store.users.get('rotur-alice'))?.roles).toEqual(['banned', 'user'])
+    expect(await owner.request({ cmd: 'user_unban', user: 'alice' })).toMatchObject({ unbanned: true })
+    expect((await server.app.store.users.get('rotur-alice'))?.roles).toEqual(['user'])
+  })
+})

@@ -190,3 +190,38 @@ test.concurrent('the index survives a restart', async () => {
   expect(later).toHaveLength(1)
   expect(await search(bob, 'memory')).toEqual(['memory lane', 'persistent memory'])
 })
+
+test.concurrent('a huge query is refused at once, and other connections are answered meanwhile', async () => {
+  await using server = await startServer()
+  const alice = await server.login('alice')
+  const bob = await server.login('bob')
+  await post(alice, ['needle in a haystack'])
+  // 128k characters: upstream (and this server before) spent seconds on it, holding every socket.
+  alice.send({ cmd: 'messages_search', channel: 'general', query: 'needle '.repeat(18_725) })
+  bob.send({ cmd: 'ping', listener: 'bob' })
+  expect(await alice.next('error')).toEqual({ cmd: 'error', src: 'messages_search', val: 'Search query too long (max 200 characters)' })
+  expect(await bob.next('pong')).toEqual({ cmd: 'pong', val: 'pong', listener: 'bob' })
+  expect(await search(alice, 'n'.repeat(200))).toEqual([])
+})
+
+test.concurrent('control characters get a clear error, not an internal one', async () => {
+  await using server = await startServer()
+  const alice = await server.login('alice')
+  for (const query of ['nee\u0000dle', 'line\nbreak', '\u0007', 'x\uD800y']) {
+    expect(await alice.error({ cmd: 'messages_search', channel: 'general', query })).toEqual({
+      cmd: 'error',
+      src: 'messages_search',
+      val: 'Search query contains invalid characters',
+    })
+  }
+  // The connection keeps working.
+  expect(await search(alice, 'nothing')).toEqual([])
+})
+
+test.concurrent('searching counts against the action limiter', async () => {
+  await using server = await startServer({ security: { actions_per_minute: 100, actions_burst: 3, actions_cooldown_seconds: 30 } })
+  const alice = await server.login('alice')
+  for (let i = 0; i < 3; i++) expect(await search(alice, 'anything')).toEqual([])
+  alice.send({ cmd: 'messages_search', channel: 'general', query: 'anything' })
+  expect(await alice.next('rate_limit')).toEqual({ cmd: 'rate_limit', reason: "Burst limit exceeded. You're in cooldown for 30 seconds", length: 30000 })
+})

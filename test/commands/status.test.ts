@@ -61,6 +61,24 @@ describe('status_set', () => {
   })
 })
 
+describe('status_set flooding', () => {
+  test.concurrent('status changes count against the action limiter; a refused one reaches nobody', async () => {
+    await using server = await startServer({ security: { actions_per_minute: 100, actions_burst: 3, actions_cooldown_seconds: 30 } })
+    const alice = await server.login('alice')
+    const bob = await server.login('bob')
+    for (const status of ['idle', 'dnd', 'online']) {
+      alice.send({ cmd: 'status_set', status })
+      expect((await bob.next('status_get')).status.status).toBe(status)
+      await alice.next('status_get')
+    }
+    alice.send({ cmd: 'status_set', status: 'idle', text: 'flood' })
+    expect(await alice.next('rate_limit')).toEqual({ cmd: 'rate_limit', reason: "Burst limit exceeded. You're in cooldown for 30 seconds", length: 30000 })
+    await alice.expectNone('status_get')
+    await bob.expectNone('status_get')
+    expect((await server.app.store.users.get('rotur-alice'))?.status).toEqual({ status: 'online', text: '' })
+  })
+})
+
 describe('invisible status', () => {
   test.concurrent('others see the user leave and come back; only the user\'s own connections see status_set', async () => {
     await using server = await startServer()

@@ -6,7 +6,7 @@ import { DATABASE_FILE, createSqliteStore } from '../../src/store/sqlite/index.t
 import { migrate } from '../../src/store/sqlite/migrate.ts'
 import { migrations } from '../../src/store/sqlite/migrations/index.ts'
 import { openDatabase } from '../../src/store/sqlite/open.ts'
-import type { MessageRepo, NewMessage, Store, Target } from '../../src/store/types.ts'
+import { TargetGoneError, type MessageRepo, type NewMessage, type Store, type Target } from '../../src/store/types.ts'
 
 const root = await mkdtemp(join(tmpdir(), 'originchats-store-'))
 afterAll(() => rm(root, { recursive: true, force: true }))
@@ -233,6 +233,18 @@ describe('search', () => {
   )
 
   test(
+    'an indexed search looks at the newest 20,000 matches of the whole server at most',
+    withStore(async ({ messages }) => {
+      const at = (i: number, target: Target, content: string) => ({ ...target, id: `m${i}`, user: 'u1', content, timestamp: i })
+      const busy = Array.from({ length: 20_000 }, (_, i) => at(i + 1, OTHER, `needle ${i}`))
+      await messages.importMany([at(0, GENERAL, 'old needle'), ...busy, at(20_001, GENERAL, 'new needle')])
+      // The old match lies beyond the bounded window; the new one is inside it.
+      expect(contents(await messages.search(GENERAL, 'needle', 10))).toEqual(['new needle'])
+      expect(contents(await messages.search(GENERAL, 'old needle', 10))).toEqual(['old needle'])
+    }),
+  )
+
+  test(
     'short queries scan; quotes and FTS syntax are taken literally',
     withStore(async ({ messages }) => {
       for (const content of ['ab cd', 'xAB', 'nothing', 'say "hi" OR bye', 'a*b NEAR c']) await messages.insert(message(GENERAL, content))
@@ -319,6 +331,33 @@ describe('users', () => {
       expect(await unreads.get('u1', 'general')).toBeUndefined()
       expect(await users.resolve('alice')).toBeUndefined()
       expect((await users.resolve('u2'))?.username).toBe('bob')
+    }),
+  )
+})
+
+describe('channel renames and deletes with inserts still waiting for their group commit', () => {
+  const RENAMED: Target = { channel: 'renamed', thread_id: null }
+
+  test(
+    'a rename moves them with the channel; an insert that comes after it is refused',
+    withStore(async ({ channels, messages }) => {
+      const queued = messages.insert(message(OTHER, 'in flight'))
+      await channels.update(OTHER.channel, { name: RENAMED.channel, type: 'text' })
+      expect((await queued).content).toBe('in flight')
+      expect(contents(await messages.listLatest(RENAMED, 0, 10))).toEqual(['in flight'])
+      expect(await messages.listLatest(OTHER, 0, 10)).toEqual([])
+      await expect(messages.insert(message(OTHER, 'too late'))).rejects.toBeInstanceOf(TargetGoneError)
+    }),
+  )
+
+  test(
+    'a delete takes them along: a channel re-created under the same name starts empty',
+    withStore(async ({ channels, messages }) => {
+      const queued = messages.insert(message(OTHER, 'doomed'))
+      await channels.delete(OTHER.channel)
+      await queued
+      await channels.insert({ name: OTHER.channel, type: 'text' })
+      expect(await messages.listLatest(OTHER, 0, 10)).toEqual([])
     }),
   )
 })
