@@ -1,5 +1,16 @@
 import { describe, expect, test } from 'bun:test'
-import { PERMISSIONS, canSeeInList, channelAllows, colorOf, hasPermission, isBanned, type ChannelKey } from '../../src/auth/permissions.ts'
+import {
+  PERMISSIONS,
+  canSeeInList,
+  channelAllows,
+  colorOf,
+  grantError,
+  hasPermission,
+  isBanned,
+  positionError,
+  userManagementError,
+  type ChannelKey,
+} from '../../src/auth/permissions.ts'
 import type { ChannelRecord, RoleRecord } from '../../src/store/types.ts'
 
 const role = (name: string, permissions: string[], color: string | null = null): RoleRecord => ({
@@ -155,4 +166,40 @@ test('isBanned and the permission list', () => {
   expect(PERMISSIONS).toHaveLength(20)
   expect(PERMISSIONS[0]).toBe('administrator')
   expect(PERMISSIONS[19]).toBe('use_slash_commands')
+})
+
+describe('grants, positions and managing users', () => {
+  const ranked = (name: string, permissions: string[], position: number) => ({ ...role(name, permissions), position })
+  const HIERARCHY = new Map<string, RoleRecord>(
+    [
+      ranked('owner', ['administrator'], 0),
+      ranked('admin', ['administrator'], 1),
+      ranked('staff', ['manage_roles', 'manage_users'], 2),
+      ranked('user', ['send_messages'], 3),
+    ].map((r) => [r.name, r]),
+  )
+
+  test('grantError: only new permissions the actor lacks are refused; administrators lack none', () => {
+    expect(grantError(['staff'], ['manage_roles', 'send_messages'], ['send_messages'], HIERARCHY)).toBeUndefined()
+    expect(grantError(['staff'], ['manage_server'], [], HIERARCHY)).toBe("Cannot grant permission 'manage_server' you do not have")
+    expect(grantError(['staff'], ['manage_server'], ['manage_server'], HIERARCHY)).toBeUndefined()
+    expect(grantError(['admin'], ['administrator', 'manage_server'], [], HIERARCHY)).toBeUndefined()
+    expect(grantError(['owner'], ['anything'], [], HIERARCHY)).toBeUndefined()
+  })
+
+  test('positionError: below the owner, only strictly under the actor’s best role', () => {
+    expect(positionError(['staff', 'user'], 3, HIERARCHY)).toBeUndefined()
+    expect(positionError(['staff', 'user'], 2, HIERARCHY)).toBe('Cannot manage roles at or above your position')
+    expect(positionError(['staff'], 0, HIERARCHY)).toBe('Cannot manage roles at or above your position')
+    expect(positionError(['owner'], 0, HIERARCHY)).toBeUndefined()
+  })
+
+  test('userManagementError: the owner manages all; others only users ranked under them, never an owner', () => {
+    expect(userManagementError(['owner'], ['owner', 'user'], HIERARCHY)).toBeUndefined()
+    expect(userManagementError(['admin'], ['owner'], HIERARCHY)).toBe('Cannot update the server owner')
+    expect(userManagementError(['staff'], ['user'], HIERARCHY)).toBeUndefined()
+    expect(userManagementError(['staff'], ['guest'], HIERARCHY)).toBeUndefined()
+    expect(userManagementError(['staff'], ['staff', 'user'], HIERARCHY)).toBe('Cannot manage users at or above your position')
+    expect(userManagementError(['staff'], ['admin'], HIERARCHY)).toBe('Cannot manage users at or above your position')
+  })
 })
