@@ -123,7 +123,7 @@ function roturNameError(name: string): string | undefined {
  * account in cracked-only mode. Without a mode yet (a flag checked before the questions), only
  * names that could sign in in no mode are refused.
  */
-export function ownerNameError(name: string, mode: AuthMode | undefined): string | undefined {
+function ownerNameError(name: string, mode: AuthMode | undefined): string | undefined {
   if (name === '') return 'there is no default owner'
   const rotur = roturNameError(name)
   const local = localNameError(name)
@@ -169,10 +169,13 @@ export const QUESTIONS: Question[] = [
     key: 'owner',
     flag: 'owner',
     prompt: 'Owner username',
-    help: (ctx) =>
-      ctx.answers.authMode === 'cracked-only'
-        ? 'The owner is a local account on this server: whoever logs in with this name (and its password) gets the owner role.'
-        : 'The owner is a Rotur account: whoever signs in with Rotur as this user gets the owner role (a local account of the same name does not).',
+    help: (ctx) => {
+      if (ctx.answers.authMode === 'cracked-only') {
+        return 'The owner is a local account on this server: whoever logs in with this name (and its password) gets the owner role.'
+      }
+      const roturOwner = 'The owner is a Rotur account: whoever signs in with Rotur as this user gets the owner role'
+      return ctx.answers.authMode === 'cracked' ? `${roturOwner} (a local account of the same name does not).` : `${roturOwner}.`
+    },
     shown: (ctx) => ctx.defaults.owner,
     parse: (text, ctx) => {
       const reason = ownerNameError(text, ctx.answers.authMode)

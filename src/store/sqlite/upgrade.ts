@@ -6,7 +6,7 @@ import { migrate, schemaState } from './migrate.ts'
 import { migrations } from './migrations/index.ts'
 
 /** Subfolder of the data folder for the copy taken before an upgrade (where periodic backups go by default too). */
-export const UPGRADE_BACKUP_DIR = 'backups'
+const UPGRADE_BACKUP_DIR = 'backups'
 
 export interface UpgradeLog {
   info(message: string): void
