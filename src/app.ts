@@ -58,7 +58,13 @@ export function createApp(options: AppOptions): App {
   const tls = tlsAt && loadTls(tlsAt)
   // One server per data folder: imports and other servers check this lock (released on stop).
   const lock = options.databasePath === ':memory:' ? undefined : acquireDataLock(dirname(options.databasePath))
-  const store = createSqliteStore(options.databasePath, config().storage.synchronous)
+  let store: Store
+  try {
+    store = createSqliteStore(options.databasePath, config().storage.synchronous, { log })
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
   const bus = new LocalBus()
   const hub = new Hub(bus, store)
   const presence = new Presence(hub, bus, log)

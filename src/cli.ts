@@ -14,12 +14,18 @@ Usage:
   originchats setup [--yes] [--config FILE] [--name … --port … (one flag per question)]
   originchats serve [--config FILE] [--data DIR] [--port N]
   originchats import <upstream-folder> [--config FILE] [--data DIR]
-  originchats backup <file> [--config FILE] [--data DIR]
+  originchats backup <file-or-folder> [--config FILE] [--data DIR]
   originchats --help | --version
 
-setup     Ask for the server's settings (Enter keeps the [default]), write config.json, create
+setup     Ask for the server's settings (Enter keeps the [value]), write config.json, create
           the data folder and database, and print the command that starts the server.
-  --yes           ask nothing: defaults for every question not given as a flag; overwrite config.json
+          The owner has no default: a Rotur username in rotur and cracked mode, a local
+          account name in cracked-only mode (the auth mode is asked first). Ctrl-D cancels
+          and writes nothing. Run again, it starts from the existing config.json (every key
+          kept, its values in brackets, - removes an optional one) and keeps the old file as
+          config.json.<time>.bak.
+  --yes           ask nothing: the current (or default) value for every question not given as
+                  a flag; --owner is required unless config.json already names the owner
   --config FILE   configuration file to write (default: ./config.json)
   --name TEXT  --icon URL  --url URL  --owner NAME  --auth-mode rotur|cracked|cracked-only
   --registration on|off  --rotur-url URL  --host ADDR  --port N  --max-length N
@@ -41,7 +47,8 @@ import    Copy an upstream OriginChats server's data (its folder, or its db/ fol
           and skipped whole. Exit code 0, or 2 when a file was skipped.
   --config, --data  as for serve
 
-backup    Write a consistent copy of the database to <file>, also while the server runs.
+backup    Write a consistent copy of the database to <file>, or to originchats-<time>.db inside
+          an existing folder, also while the server runs. Never over the live database.
           Periodic backups while serving: config backup.interval_minutes, backup.dir, backup.keep.
   --config, --data  as for serve
 `

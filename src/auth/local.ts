@@ -38,3 +38,12 @@ export async function verifyPassword(password: string, hash: string | undefined)
     return false
   }
 }
+
+/** Why `name` cannot be a local account name (the rules of checkNewAccount), or undefined when it can. */
+export function localNameError(name: string): string | undefined {
+  const normal = name.trim().toLowerCase()
+  const length = [...normal].length
+  if (length < 2 || length > 32) return E.usernameLength
+  if (!/^[\p{L}\p{N}_-]+$/u.test(normal) || !/[\p{L}\p{N}]/u.test(normal)) return E.usernameCharset
+  return undefined
+}

@@ -12,17 +12,24 @@ import type { Store } from '../store/types.ts'
  */
 export async function writeBackup(database: string, path: string): Promise<void> {
   const partial = `${path}.partial`
-  await rm(partial, { force: true })
-  await vacuumInto(database, partial)
-  await rename(partial, path)
+  try {
+    await rm(partial, { force: true })
+    await vacuumInto(database, partial)
+    await rename(partial, path)
+  } finally {
+    await rm(partial, { force: true })
+  }
 }
 
 const PREFIX = 'originchats-'
 const SUFFIX = '.db'
 
-/** `originchats-2025-01-02T03-04-05.678Z.db`: sorts by time, valid on every file system. */
+/** `2025-01-02T03-04-05.678Z`: sorts by time, valid in a file name on every file system. */
+export const fileTime = (at: Date) => at.toISOString().replaceAll(':', '-')
+
+/** `originchats-2025-01-02T03-04-05.678Z.db` */
 export function backupName(at: Date): string {
-  return `${PREFIX}${at.toISOString().replaceAll(':', '-')}${SUFFIX}`
+  return `${PREFIX}${fileTime(at)}${SUFFIX}`
 }
 
 /**
@@ -72,15 +79,17 @@ export class BackupSchedule {
     // Names must stay unique and ordered even when runs come less than a millisecond apart.
     this.last = Math.max(Date.now(), this.last + 1)
     const target = join(folder, backupName(new Date(this.last)))
+    const partial = `${target}.partial`
     try {
       await mkdir(folder, { recursive: true })
-      const partial = `${target}.partial`
       await this.store.backup(partial)
       // Make room first, so the folder never holds more than `keep` complete backups.
       await prune(folder, keep - 1, partial)
       await rename(partial, target)
       this.log.info(`backup written to ${target}`)
     } catch (error) {
+      // A failed copy leaves no partial file behind (a later run's prune would be the only cleanup).
+      await rm(partial, { force: true }).catch(() => {})
       this.log.error(`backup to ${target} failed: ${(error as Error).message}`)
     }
   }

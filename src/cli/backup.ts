@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { writeBackup } from '../backup/backup.ts'
+import { backupTarget } from '../backup/target.ts'
 import { DATABASE_FILE } from '../store/sqlite/index.ts'
 import { resolveConfig, resolveDataDir } from './serve.ts'
 
@@ -10,13 +11,14 @@ export interface BackupOptions {
 }
 
 /**
- * Copies the database to `file`, also while a server is using it: WAL mode lets this read-only
- * connection take one consistent snapshot while the server keeps writing.
+ * Copies the database to `path` (a file, or a folder to write a timestamped file into), also
+ * while a server is using it: WAL mode lets this read-only connection take one consistent
+ * snapshot while the server keeps writing.
  */
 export async function backupCommand(options: BackupOptions, args: string[]): Promise<number> {
-  const [file] = args
-  if (file === undefined || args.length > 1) {
-    console.error('usage: originchats backup <file> [--config FILE] [--data DIR]')
+  const [path] = args
+  if (path === undefined || args.length > 1) {
+    console.error('usage: originchats backup <file-or-folder> [--config FILE] [--data DIR]')
     return 1
   }
   const { config, configPath } = await resolveConfig(options.config)
@@ -25,9 +27,16 @@ export async function backupCommand(options: BackupOptions, args: string[]): Pro
     console.error(`originchats: no database at ${database}`)
     return 1
   }
-  const target = resolve(file)
-  // A read-only copy: nothing (not even a migration) touches the database the server is using.
-  await writeBackup(database, target)
+  let target: string
+  try {
+    target = backupTarget(resolve(path), database)
+    // A read-only copy: nothing (not even a migration) touches the database the server is using.
+    await writeBackup(database, target)
+  } catch (error) {
+    // Target problems and copy failures ("backup failed: …") both read as one line.
+    console.error(`originchats: ${(error as Error).message}`)
+    return 1
+  }
   console.log(`backup of ${database} written to ${target} (${statSync(target).size} bytes)`)
   return 0
 }

@@ -18,7 +18,7 @@ export async function importFolder(upstream: string, dataDir: string, config: Co
   locateUpstream(upstream)
   const lock = acquireDataLock(dataDir)
   try {
-    const store = createSqliteStore(join(dataDir, DATABASE_FILE), config.storage.synchronous)
+    const store = createSqliteStore(join(dataDir, DATABASE_FILE), config.storage.synchronous, { log: { info: (line) => console.log(line) } })
     try {
       return await importUpstream(store, upstream, { defaultRoles: config.DB.users.default.roles })
     } finally {

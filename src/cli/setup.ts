@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { ConfigError } from '../config/load.ts'
-import { buildConfig, defaultAnswers, writeConfigFile } from '../setup/config-file.ts'
-import { ask, confirm, lineReader, SetupError, type Terminal } from '../setup/prompt.ts'
-import { InvalidAnswer, QUESTIONS, type Answers, type AskContext } from '../setup/questions.ts'
+import { backUpConfigFile, buildConfig, currentAnswers, readConfigFile, startingConfig, writeConfigFile } from '../setup/config-file.ts'
+import { ask, confirm, lineReader, SetupCancelled, SetupError, type Terminal } from '../setup/prompt.ts'
+import { InvalidAnswer, NONE, QUESTIONS, type Answers, type AskContext, type Question } from '../setup/questions.ts'
 import { createSqliteStore, DATABASE_FILE } from '../store/sqlite/index.ts'
+import { DatabaseTooNewError } from '../store/sqlite/migrate.ts'
 
 /** `--yes`, `--config FILE`, and one string flag per question (see QUESTIONS). */
 export const SETUP_FLAGS = {
@@ -33,7 +34,11 @@ export async function setup(values: Values, cwd = process.cwd()): Promise<number
   try {
     return await wizard(values, cwd, terminal)
   } catch (error) {
-    if (!(error instanceof SetupError || error instanceof ConfigError)) throw error
+    if (error instanceof SetupCancelled) {
+      console.error('Setup cancelled; nothing was written.')
+      return 1
+    }
+    if (!(error instanceof SetupError || error instanceof ConfigError || error instanceof DatabaseTooNewError)) throw error
     console.error(`setup: ${error.message}`)
     return 1
   } finally {
@@ -44,7 +49,10 @@ export async function setup(values: Values, cwd = process.cwd()): Promise<number
 async function wizard(values: Values, cwd: string, terminal: Terminal): Promise<number> {
   const yes = values.yes === true
   const configPath = resolve(cwd, typeof values.config === 'string' ? values.config : 'config.json')
-  const ctx: AskContext = { answers: {}, defaults: defaultAnswers(), cwd, configDir: dirname(configPath) }
+  const configDir = dirname(configPath)
+  const existing = await readConfigFile(configPath)
+  const base = startingConfig(existing)
+  const ctx: AskContext = { answers: {}, defaults: currentAnswers(base, configPath, configDir, existing === undefined), cwd, configDir }
   const answers = ctx.answers as Record<keyof Answers, unknown>
   const answer = (flag: string, run: () => unknown) => {
     try {
@@ -55,45 +63,54 @@ async function wizard(values: Values, cwd: string, terminal: Terminal): Promise<
     }
   }
 
-  // Flags first, so a bad one fails before any question is asked.
-  const fromFlags = new Set<string>()
+  // Flags first, so a bad one fails before any question is asked (checked again below, in order,
+  // once the answers they depend on are known).
+  const flags = new Map<keyof Answers, string>()
+  const early: AskContext = { ...ctx, answers: {} }
   for (const q of QUESTIONS) {
     const flag = values[q.flag]
     if (typeof flag !== 'string') continue
     if (q.key === 'tlsKey' && typeof values['tls-cert'] !== 'string') throw new SetupError('--tls-key: give --tls-cert as well')
-    answers[q.key] = answer(q.flag, () => q.parse(flag.trim(), ctx))
-    fromFlags.add(q.key)
+    ;(early.answers as Record<keyof Answers, unknown>)[q.key] = answer(q.flag, () => q.parse(flag.trim(), early))
+    flags.set(q.key, flag.trim())
   }
 
-  if (existsSync(configPath) && !yes) {
+  if (existing && !yes) {
     if (!(await confirm(`${configPath} already exists. Overwrite it?`, false, terminal))) {
       terminal.write(`Setup cancelled; ${configPath} is unchanged.\n`)
       return 0
     }
   }
 
-  if (!yes) terminal.write(`Setting up ${configPath}. Press Enter to keep the value in [brackets].\n`)
+  if (!yes) {
+    terminal.write(`Setting up ${configPath}. Press Enter to keep the value in [brackets]`)
+    terminal.write(existing ? `; type ${NONE} to remove an optional one.\n` : '.\n')
+  }
   for (const q of QUESTIONS) {
-    if (fromFlags.has(q.key)) continue
-    if (yes || q.skip?.(ctx)) answers[q.key] = answer(q.flag, () => q.parse(q.shown(ctx), ctx))
+    const flag = flags.get(q.key)
+    if (flag !== undefined) answers[q.key] = answer(q.flag, () => q.parse(flag, ctx))
+    else if (yes) answers[q.key] = keep(q, ctx)
+    else if (q.skip?.(ctx)) answers[q.key] = answer(q.flag, () => q.parse(q.shown(ctx), ctx))
     else answers[q.key] = await ask(q, ctx, terminal)
   }
   const final = ctx.answers as Answers
 
-  await writeConfigFile(configPath, buildConfig(final))
-  const dataDir = resolve(ctx.configDir, final.data)
+  const dataDir = resolve(configDir, final.data)
   mkdirSync(dataDir, { recursive: true })
   const databasePath = join(dataDir, DATABASE_FILE)
+  // Before config.json is touched, so a database this binary cannot use leaves everything as it was.
   // Opening runs the migrations: the four default roles and #general come with them.
-  createSqliteStore(databasePath).close()
+  createSqliteStore(databasePath, 'normal', { log: { info: (line) => terminal.write(`${line}\n`) } }).close()
+  const previous = existing && (await backUpConfigFile(configPath))
+  await writeConfigFile(configPath, buildConfig(base, final))
 
   terminal.write(
     [
       '',
       `Wrote ${configPath}`,
+      ...(previous ? [`The previous file is kept as ${previous}`] : []),
       `Database ready: ${databasePath}`,
-      `Whoever signs in as "${final.owner}" gets the owner role.`,
-      ...warnings(final),
+      ...ownerNotes(final),
       'Start the server with:',
       `  ${serveCommand(configPath, cwd)}`,
       '',
@@ -102,11 +119,31 @@ async function wizard(values: Values, cwd: string, terminal: Terminal): Promise<
   return 0
 }
 
-function warnings(answers: Answers): string[] {
-  if (answers.authMode === 'cracked-only' && !answers.registration) {
-    return ['Note: Rotur is off and registration is closed, so nobody can create an account.']
+/** `--yes` keeps the value in brackets; one that cannot stand (no owner yet) needs its flag. */
+function keep(q: Question, ctx: AskContext): unknown {
+  const text = q.shown(ctx)
+  try {
+    return q.parse(text, ctx)
+  } catch (error) {
+    if (!(error instanceof InvalidAnswer)) throw error
+    const why = text === '' ? error.message : `the current value "${text}" cannot stay: ${error.message}`
+    throw new SetupError(`--${q.flag} is required with --yes (${why})`)
   }
-  return []
+}
+
+/** Who gets the owner role and how they sign in, so the first sign-in is the right one. */
+function ownerNotes({ owner, authMode, registration }: Answers): string[] {
+  if (authMode === 'rotur') return [`Owner: whoever signs in with the Rotur account "${owner}" gets the owner role.`]
+  if (authMode === 'cracked') {
+    return [`Owner: whoever signs in with the Rotur account "${owner}" gets the owner role (a local account named ${owner} does not).`]
+  }
+  const owns = `Owner: whoever logs in to the local account "${owner}" gets the owner role.`
+  if (registration) return [owns, `  Register ${owner} with a password from a client first.`]
+  return [
+    owns,
+    'Note: Rotur is off and registration is closed, so nobody can create an account:',
+    `  ${owner} must exist already (imported), or turn cracked.allow_registration on until it is registered.`,
+  ]
 }
 
 /** The exact command that serves this config from `cwd`, with the executable as it was run. */

@@ -8,6 +8,17 @@ export interface Terminal {
 
 export class SetupError extends Error {}
 
+/** Input ended (Ctrl-D) at a prompt: setup stops before writing anything. */
+export class SetupCancelled extends Error {}
+
+/** The next answer line; the end of input cancels setup rather than taking a default. */
+async function answerLine(terminal: Terminal): Promise<string> {
+  const line = await terminal.readLine()
+  if (line !== undefined) return line
+  terminal.write('\n')
+  throw new SetupCancelled('input ended')
+}
+
 /**
  * Lines from a byte stream, one per call. Buffering whole lines (rather than readline's
  * question()) keeps answers that arrive before their prompt, as a pipe delivers them.
@@ -43,21 +54,18 @@ export function lineReader(stream: () => ReadableStream<Uint8Array>): { readLine
   }
 }
 
-/** Asks until the answer is valid; an empty answer takes the default shown in brackets. */
+/** Asks until the answer is valid; an empty answer takes the value shown in brackets. */
 export async function ask<Q extends Question>(question: Q, ctx: AskContext, terminal: Terminal): Promise<ReturnType<Q['parse']>> {
-  if (question.help) terminal.write(`${question.help}\n`)
+  if (question.help) terminal.write(`${question.help(ctx)}\n`)
   for (;;) {
     const shown = question.shown(ctx)
     terminal.write(`${question.prompt}${shown === '' ? '' : ` [${shown}]`}: `)
-    const line = await terminal.readLine()
-    if (line === undefined) terminal.write('\n')
-    const text = line?.trim() || shown
+    const text = (await answerLine(terminal)).trim() || shown
     try {
       return question.parse(text, ctx) as ReturnType<Q['parse']>
     } catch (error) {
       if (!(error instanceof InvalidAnswer)) throw error
       terminal.write(`  ${error.message}\n`)
-      if (line === undefined) throw new SetupError(`input ended before "${question.prompt}" got a valid answer`)
     }
   }
 }
@@ -66,12 +74,7 @@ export async function ask<Q extends Question>(question: Q, ctx: AskContext, term
 export async function confirm(prompt: string, byDefault: boolean, terminal: Terminal): Promise<boolean> {
   for (;;) {
     terminal.write(`${prompt} (yes/no) [${byDefault ? 'yes' : 'no'}]: `)
-    const line = await terminal.readLine()
-    if (line === undefined) {
-      terminal.write('\n')
-      return byDefault
-    }
-    const word = line.trim().toLowerCase()
+    const word = (await answerLine(terminal)).trim().toLowerCase()
     if (word === '') return byDefault
     if (word === 'y' || word === 'yes') return true
     if (word === 'n' || word === 'no') return false

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createSecureContext } from 'node:tls'
+import { LOCAL_PREFIX, localNameError } from '../auth/local.ts'
 import type { AuthMode } from '../config/schema.ts'
 
 /** Everything `originchats setup` asks; each becomes one or more config.json keys (see config-file.ts). */
@@ -26,7 +27,7 @@ export interface Answers {
 /** What a question's default and checks may look at. */
 export interface AskContext {
   answers: Partial<Answers>
-  /** Defaults: the shipped config.json, as setup writes it unless answered otherwise. */
+  /** The values in brackets: the existing config.json's, or the shipped one's on a first run (no owner). */
   defaults: Answers
   /** Where relative paths the owner types are resolved (the shell's folder). */
   cwd: string
@@ -42,7 +43,7 @@ export interface Question<K extends keyof Answers = keyof Answers> {
   flag: string
   prompt: string
   /** Printed once before the prompt. */
-  help?: string
+  help?(ctx: AskContext): string
   /** The text shown in brackets and used for an empty answer ('' = none). */
   shown(ctx: AskContext): string
   /** The answer's value, or throws InvalidAnswer with the reason. */
@@ -78,9 +79,12 @@ function positiveInteger(text: string): number {
   return value
 }
 
+/** What an optional answer takes to remove a value kept from an existing config.json. */
+export const NONE = '-'
+
 function url(schemes: string[]) {
   return (text: string) => {
-    if (text === '') return ''
+    if (text === '' || text === NONE) return ''
     let parsed: URL | undefined
     try {
       parsed = new URL(text)
@@ -92,7 +96,7 @@ function url(schemes: string[]) {
 
 /** A PEM file the server will be able to read; written to config as an absolute path. */
 function pemFile(text: string, ctx: AskContext): string {
-  if (text === '') return ''
+  if (text === '' || text === NONE) return ''
   const path = resolve(ctx.cwd, text)
   let content: string
   try {
@@ -102,6 +106,30 @@ function pemFile(text: string, ctx: AskContext): string {
   }
   if (!content.includes('-----BEGIN ')) invalid(`${path} is not a PEM file (no -----BEGIN line)`)
   return path
+}
+
+const ROTUR_NAME_MAX = 64
+
+/** Rotur usernames as the owner's: one word; a local account ID would never match a Rotur sign-in. */
+function roturNameError(name: string): string | undefined {
+  if (/\s/.test(name)) return 'a Rotur username has no spaces'
+  if ([...name].length > ROTUR_NAME_MAX) return `a Rotur username is at most ${ROTUR_NAME_MAX} characters`
+  if (name.toLowerCase().startsWith(LOCAL_PREFIX.toLowerCase())) return `${name} is a local account ID, not a Rotur username`
+  return undefined
+}
+
+/**
+ * Why `name` cannot sign in as the owner in `mode`: a Rotur account when Rotur is on, a local
+ * account in cracked-only mode. Without a mode yet (a flag checked before the questions), only
+ * names that could sign in in no mode are refused.
+ */
+function ownerNameError(name: string, mode: AuthMode | undefined): string | undefined {
+  if (name === '') return 'there is no default owner'
+  const rotur = roturNameError(name)
+  const local = localNameError(name)
+  if (mode === undefined) return rotur !== undefined && local !== undefined ? rotur : undefined
+  if (mode === 'cracked-only') return local && `in cracked-only mode the owner is a local account: ${local}`
+  return rotur && `in ${mode} mode the owner is a Rotur account: ${rotur}`
 }
 
 export const QUESTIONS: Question[] = [
@@ -116,32 +144,43 @@ export const QUESTIONS: Question[] = [
     key: 'icon',
     flag: 'icon',
     prompt: 'Server icon URL (optional)',
-    shown: () => '',
+    shown: (ctx) => ctx.defaults.icon,
     parse: url(['http', 'https']),
   }),
   question({
     key: 'url',
     flag: 'url',
     prompt: 'Public URL of this server (optional, e.g. wss://chat.example.com)',
-    shown: () => '',
+    shown: (ctx) => ctx.defaults.url,
     parse: url(['http', 'https', 'ws', 'wss']),
-  }),
-  question({
-    key: 'owner',
-    flag: 'owner',
-    prompt: 'Owner username (whoever signs in with it gets the owner role)',
-    shown: (ctx) => ctx.defaults.owner,
-    parse: (text) => (/\s/.test(text) ? invalid('a username has no spaces') : required('the owner username')(text)),
   }),
   question({
     key: 'authMode',
     flag: 'auth-mode',
     prompt: 'Auth mode',
-    help: `How people sign in:\n${Object.entries(AUTH_MODES)
-      .map(([mode, meaning]) => `  ${mode.padEnd(13)} ${meaning}`)
-      .join('\n')}`,
+    help: () =>
+      `How people sign in:\n${Object.entries(AUTH_MODES)
+        .map(([mode, meaning]) => `  ${mode.padEnd(13)} ${meaning}`)
+        .join('\n')}`,
     shown: (ctx) => ctx.defaults.authMode,
     parse: (text) => (text in AUTH_MODES ? (text as AuthMode) : invalid(`unknown auth mode "${text}"; choose rotur, cracked or cracked-only`)),
+  }),
+  question({
+    key: 'owner',
+    flag: 'owner',
+    prompt: 'Owner username',
+    help: (ctx) => {
+      if (ctx.answers.authMode === 'cracked-only') {
+        return 'The owner is a local account on this server: whoever logs in with this name (and its password) gets the owner role.'
+      }
+      const roturOwner = 'The owner is a Rotur account: whoever signs in with Rotur as this user gets the owner role'
+      return ctx.answers.authMode === 'cracked' ? `${roturOwner} (a local account of the same name does not).` : `${roturOwner}.`
+    },
+    shown: (ctx) => ctx.defaults.owner,
+    parse: (text, ctx) => {
+      const reason = ownerNameError(text, ctx.answers.authMode)
+      return reason === undefined ? text : invalid(reason)
+    },
   }),
   question({
     key: 'registration',
@@ -227,17 +266,19 @@ export const QUESTIONS: Question[] = [
     key: 'tlsCert',
     flag: 'tls-cert',
     prompt: 'TLS certificate file, PEM (optional; serves https:// and wss://)',
-    shown: () => '',
+    shown: (ctx) => ctx.defaults.tlsCert,
     parse: pemFile,
   }),
   question({
     key: 'tlsKey',
     flag: 'tls-key',
     prompt: 'TLS private key file, PEM',
-    shown: () => '',
+    // A certificate removed on this run takes its key along.
+    shown: (ctx) => (ctx.answers.tlsCert ? ctx.defaults.tlsKey : ''),
     parse: (text, ctx) => {
-      if (!ctx.answers.tlsCert) return text === '' ? '' : invalid('a TLS key needs a TLS certificate too')
-      if (text === '') invalid('a TLS certificate needs its private key file')
+      const none = text === '' || text === NONE
+      if (!ctx.answers.tlsCert) return none ? '' : invalid('a TLS key needs a TLS certificate too')
+      if (none) invalid('a TLS certificate needs its private key file')
       const key = pemFile(text, ctx)
       try {
         createSecureContext({ cert: readFileSync(ctx.answers.tlsCert), key: readFileSync(key) })

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { existsSync, watch } from 'node:fs'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { link, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createSqliteStore } from '../../src/store/sqlite/index.ts'
+import { writeBackup } from '../../src/backup/backup.ts'
+import { DATABASE_FILE, createSqliteStore } from '../../src/store/sqlite/index.ts'
 import type { Packet } from '../helpers/client.ts'
 import { run } from '../helpers/process.ts'
 import { startServer } from '../helpers/server.ts'
@@ -114,4 +115,85 @@ test.concurrent('periodic backups while serving keep the newest `keep` files', a
   expect(files.every((file) => /^originchats-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z\.db$/.test(file))).toBe(true)
   expect(files).not.toContain(seen[0])
   expect(await missingFrom(join(dir, files.at(-1)!), [message.id])).toEqual([])
+})
+
+/** A folder with config.json and a data folder holding a database with one message. */
+async function withDatabase(name: string) {
+  const folder = await mkdtemp(join(root, `${name}-`))
+  const config = join(folder, 'config.json')
+  await writeFile(config, '{}')
+  const data = join(folder, 'data')
+  const database = join(data, DATABASE_FILE)
+  const store = createSqliteStore(database)
+  const message = await store.messages.insert({ ...GENERAL, user: 'u1', content: 'precious' })
+  store.close()
+  const backup = (target: string) => run([process.execPath, 'src/cli.ts', 'backup', target, '--config', config, '--data', data])
+  return { folder, data, database, id: message.id, backup }
+}
+
+test.concurrent('`backup <folder>` writes a timestamped file inside the folder', async () => {
+  const { folder, database, id, backup } = await withDatabase('folder')
+  const into = join(folder, 'copies')
+  await mkdir(into)
+  const result = await backup(into)
+  const files = await readdir(into)
+  expect(files).toEqual([expect.stringMatching(/^originchats-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z\.db$/)])
+  expect(result).toEqual({ code: 0, stdout: expect.stringContaining(`backup of ${database} written to ${join(into, files[0]!)} (`), stderr: '' })
+  expect(await missingFrom(join(into, files[0]!), [id])).toEqual([])
+})
+
+test.concurrent('`backup` into a missing folder, or below a file, fails in one line and writes nothing', async () => {
+  const { folder, backup } = await withDatabase('missing')
+  const missing = join(folder, 'nowhere', 'copy.db')
+  expect(await backup(missing)).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: `originchats: cannot write ${missing}: the folder ${join(folder, 'nowhere')} does not exist\n`,
+  })
+  const belowFile = join(folder, 'config.json', 'copy.db')
+  expect(await backup(belowFile)).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: `originchats: cannot write ${belowFile}: ${join(folder, 'config.json')} is not a folder\n`,
+  })
+  expect(existsSync(join(folder, 'nowhere'))).toBe(false)
+})
+
+// Root may write anywhere, so an unwritable folder can only be shown to other users.
+test.concurrent.skipIf(process.getuid?.() === 0)('`backup` into a folder it may not write fails in one line', async () => {
+  const { folder, backup } = await withDatabase('readonly')
+  const locked = join(folder, 'locked')
+  await mkdir(locked, { mode: 0o555 })
+  expect(await backup(join(locked, 'copy.db'))).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: `originchats: cannot write ${join(locked, 'copy.db')}: the folder ${locked} is not writable\n`,
+  })
+})
+
+test.concurrent('`backup` refuses to overwrite the live database, its -wal or -shm, through symlinks and hard links too', async () => {
+  const { folder, data, database, id, backup } = await withDatabase('live')
+  await symlink(database, join(folder, 'db-link'))
+  await symlink(data, join(folder, 'data-link'))
+  await link(database, join(folder, 'db-hard'))
+  const targets = [database, `${database}-wal`, `${database}-shm`, join(folder, 'db-link'), join(folder, 'data-link', DATABASE_FILE), join(folder, 'db-hard')]
+  for (const target of targets) {
+    expect(await backup(target)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `originchats: refusing to write the backup over the live database's file ${target}; choose another file or a folder\n`,
+    })
+  }
+  expect(await missingFrom(database, [id])).toEqual([])
+  expect((await readdir(data)).filter((name) => name.endsWith('.partial'))).toEqual([])
+})
+
+test.concurrent('a backup that fails leaves no .partial file behind', async () => {
+  const { folder, database } = await withDatabase('partial')
+  // A non-empty folder at the target makes the final rename fail after the copy was written.
+  const target = join(folder, 'occupied')
+  await mkdir(target)
+  await writeFile(join(target, 'keep'), '')
+  await expect(writeBackup(database, target)).rejects.toThrow()
+  expect(existsSync(`${target}.partial`)).toBe(false)
 })

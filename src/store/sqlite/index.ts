@@ -2,20 +2,33 @@ import { rm } from 'node:fs/promises'
 import type { Store } from '../types.ts'
 import { SqliteChannels } from './channels.ts'
 import { SqliteMessages } from './messages.ts'
-import { migrate } from './migrate.ts'
 import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
 import { SqliteRoles } from './roles.ts'
 import { SqliteUnreads } from './unreads.ts'
+import { upgrade, type UpgradeLog } from './upgrade.ts'
 import { SqliteUsers } from './users.ts'
 import { vacuumInto } from './vacuum-into.ts'
 
 export const DATABASE_FILE = 'originchats.db'
 
-/** Opens (creating and migrating as needed) the database at `path`. */
-export function createSqliteStore(path: string, synchronous: Synchronous = 'normal'): Store {
+export interface StoreOptions {
+  /** Told about the copy taken before an upgrade and the migrations applied. */
+  log?: UpgradeLog
+}
+
+/**
+ * Opens the database at `path`, creating it or upgrading it to this binary's schema (see
+ * upgrade.ts); throws DatabaseTooNewError, untouched, for one a newer binary has upgraded.
+ */
+export function createSqliteStore(path: string, synchronous: Synchronous = 'normal', options: StoreOptions = {}): Store {
   const db = openDatabase(path, synchronous)
-  migrate(db)
+  try {
+    upgrade(db, path, options.log)
+  } catch (error) {
+    db.close()
+    throw error
+  }
   const users = new SqliteUsers(db)
   const messages = new SqliteMessages(db)
   return {
