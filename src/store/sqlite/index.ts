@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises'
 import type { Store } from '../types.ts'
 import { SqliteChannels } from './channels.ts'
+import type { CommitObserver } from './group-commit.ts'
 import { SqliteMessages } from './messages.ts'
 import { migrate } from './migrate.ts'
 import { SqliteModlog } from './modlog.ts'
@@ -12,12 +13,16 @@ import { vacuumInto } from './vacuum-into.ts'
 
 export const DATABASE_FILE = 'originchats.db'
 
-/** Opens (creating and migrating as needed) the database at `path`. */
-export function createSqliteStore(path: string, synchronous: Synchronous = 'normal'): Store {
+/**
+ * Opens (creating and migrating as needed) the database at `path`. `messagesCommitted` hears of
+ * every group commit of new messages (for metrics).
+ */
+export function createSqliteStore(path: string, synchronous: Synchronous = 'normal', messagesCommitted?: CommitObserver): Store {
   const db = openDatabase(path, synchronous)
   migrate(db)
   const users = new SqliteUsers(db)
-  const messages = new SqliteMessages(db)
+  const messages = new SqliteMessages(db, messagesCommitted)
+  const ping = db.query('SELECT 1')
   return {
     users,
     roles: new SqliteRoles(db, users),
@@ -31,6 +36,9 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
       await rm(target, { force: true })
       if (path === ':memory:') db.run('VACUUM INTO ?', [target])
       else await vacuumInto(path, target)
+    },
+    async ping() {
+      ping.get()
     },
     close() {
       messages.flush()

@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { MessagePage, MessageRecord, MessageRepo, NewMessage, Target } from '../types.ts'
-import { GroupCommit } from './group-commit.ts'
+import { GroupCommit, type CommitObserver } from './group-commit.ts'
 
 interface Row {
   seq: number
@@ -36,7 +36,10 @@ export class SqliteMessages implements MessageRepo {
   private readonly q
   private readonly inserts: GroupCommit<MessageRecord>
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    committed?: CommitObserver,
+  ) {
     const sql = (text: string) => db.query<Row, (string | number)[]>(text)
     this.q = {
       // OR IGNORE: an import may offer IDs already stored; fresh messages have fresh UUIDs.
@@ -61,7 +64,7 @@ export class SqliteMessages implements MessageRepo {
       setReactions: db.prepare('UPDATE messages SET reactions = ? WHERE id = ?'),
       setPinned: db.prepare('UPDATE messages SET pinned = ? WHERE id = ? AND channel = ? AND thread = ?'),
     }
-    this.inserts = new GroupCommit<MessageRecord>(db, (record) => this.write(record))
+    this.inserts = new GroupCommit<MessageRecord>(db, (record) => this.write(record), committed)
   }
 
   insert(message: NewMessage): Promise<MessageRecord> {
