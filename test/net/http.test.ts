@@ -67,3 +67,20 @@ test.concurrent('unknown GET paths are a JSON 404 with CORS headers', async () =
     expect(await response.json()).toEqual({ error: 'Not found' })
   }
 })
+
+test.concurrent('GET /health is 200 while the database answers, 503 once it does not', async () => {
+  await using server = await startServer()
+  await server.login('alice')
+  await server.connect()
+  const response = await fetch(httpUrl(server, '/health'))
+  expect(response.status).toBe(200)
+  expect(response.headers.get('content-type')).toBe('application/json')
+  expectCors(response)
+  expect(await response.json()).toEqual({ status: 'ok', uptime_seconds: expect.any(Number), connections: 2 })
+
+  server.app.store.close()
+  const failing = await fetch(httpUrl(server, '/health'))
+  expect(failing.status).toBe(503)
+  expectCors(failing)
+  expect(await failing.json()).toEqual({ status: 'error', error: 'database unavailable', uptime_seconds: expect.any(Number), connections: 2 })
+})
