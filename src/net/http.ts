@@ -3,6 +3,7 @@ import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts'
 import type { ServerMetrics } from '../metrics/server-metrics.ts'
 import type { Store } from '../store/types.ts'
 import type { Hub } from './hub.ts'
+import { LANDING_PAGE_CSP, landingPage, websocketAddress } from './landing-page.ts'
 import type { ServerAssets } from './server-assets.ts'
 
 const CORS = {
@@ -20,7 +21,7 @@ const textResponse = (body: string, status: number) =>
 
 const ASSETS_PREFIX = '/server-assets/'
 
-/** The plain HTTP routes served next to the WebSocket (http.md), plus health and metrics. */
+/** The plain HTTP routes served next to the WebSocket (http.md), plus health, metrics and a landing page. */
 export async function handleHttp(
   request: Request,
   config: Config,
@@ -29,7 +30,8 @@ export async function handleHttp(
   assets: ServerAssets,
   metrics: ServerMetrics,
 ): Promise<Response> {
-  const { pathname } = new URL(request.url)
+  const url = new URL(request.url)
+  const { pathname } = url
   if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS })
   if ((request.method === 'GET' || request.method === 'HEAD') && pathname === '/info') {
     return jsonResponse(await serverCard(config, store, hub, assets), 200, 2)
@@ -39,6 +41,12 @@ export async function handleHttp(
   if (pathname === '/health') return health(store, hub, metrics)
   if (pathname === '/metrics' && config.metrics.enabled) {
     return new Response(metrics.render(), { headers: { ...CORS, 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' } })
+  }
+  if (pathname === '/' || pathname === '/index.html') {
+    const page = landingPage(assets.info(config), websocketAddress(config, url.origin))
+    return new Response(page, {
+      headers: { ...CORS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache', 'Content-Security-Policy': LANDING_PAGE_CSP },
+    })
   }
   return jsonResponse({ error: 'Not found' }, 404)
 }
