@@ -64,29 +64,21 @@ export class Counter implements Family {
   }
 }
 
-/** A value that goes up and down: set when it changes, or read when scraped. */
+/** A value that goes up and down, read when scraped. */
 export class Gauge implements Family {
   readonly type = 'gauge'
-  private current = 0
 
   constructor(
     readonly name: string,
     readonly help: string,
-    private readonly options: { read?: () => number; labels?: Labels } = {},
+    private readonly read: () => number,
+    private readonly labels: Labels = {},
   ) {
-    checkLabelNames(name, options.labels ?? {})
-  }
-
-  set(value: number) {
-    this.current = value
-  }
-
-  value(): number {
-    return this.options.read ? this.options.read() : this.current
+    checkLabelNames(name, labels)
   }
 
   samples() {
-    return `${this.name}${labelSet(this.options.labels ?? {})} ${formatNumber(this.value())}\n`
+    return `${this.name}${labelSet(this.labels)} ${formatNumber(this.read())}\n`
   }
 }
 
@@ -135,12 +127,6 @@ export class Histogram implements Family {
     if (i < bounds.length) series.counts[i]!++
     series.sum += value
     series.count++
-  }
-
-  /** Count and sum of one series (zero when it has no observations). */
-  snapshot(labelValue = ''): { count: number; sum: number } {
-    const series = this.series.get(labelValue)
-    return { count: series?.count ?? 0, sum: series?.sum ?? 0 }
   }
 
   samples() {

@@ -39,18 +39,14 @@ export class ServerMetrics {
 
   constructor() {
     const registry = this.registry
-    registry.add(new Gauge('originchats_build_info', 'The running version; always 1.', { labels: { version: pkg.version }, read: () => 1 }))
-    registry.add(new Gauge('originchats_uptime_seconds', 'Seconds since the server started.', { read: () => this.uptimeSeconds() }))
-    registry.add(new Gauge('originchats_connections', 'Open WebSocket connections, authenticated or not.', { read: () => this.hub?.sockets.size ?? 0 }))
+    registry.add(new Gauge('originchats_build_info', 'The running version; always 1.', () => 1, { version: pkg.version }))
+    registry.add(new Gauge('originchats_uptime_seconds', 'Seconds since the server started.', () => this.uptimeSeconds()))
+    registry.add(new Gauge('originchats_connections', 'Open WebSocket connections, authenticated or not.', () => this.hub?.sockets.size ?? 0))
     registry.add(
-      new Gauge('originchats_authenticated_connections', 'Open WebSocket connections that are logged in.', {
-        read: () => this.authenticatedConnections(),
-      }),
+      new Gauge('originchats_authenticated_connections', 'Open WebSocket connections that are logged in.', () => this.authenticatedConnections()),
     )
     registry.add(
-      new Gauge('originchats_online_users', 'Distinct users with at least one authenticated connection.', {
-        read: () => this.hub?.onlineUserIds().length ?? 0,
-      }),
+      new Gauge('originchats_online_users', 'Distinct users with at least one authenticated connection.', () => this.hub?.onlineUserIds().length ?? 0),
     )
     this.messages = registry.add(new Counter('originchats_messages_total', 'Messages stored (from users, bots and plugins).'))
     this.deliveries = registry.add(
@@ -80,16 +76,12 @@ export class ServerMetrics {
       ),
     )
     registry.add(
-      new Gauge('originchats_event_loop_lag_seconds', 'Largest event-loop delay in the last 10 seconds (lateness of a 500 ms timer).', {
-        read: () => Math.max(...this.lag),
-      }),
+      new Gauge('originchats_event_loop_lag_seconds', 'Largest event-loop delay in the last 10 seconds (lateness of a 500 ms timer).', () => Math.max(...this.lag)),
     )
-    registry.add(new Gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', { read: () => process.memoryUsage.rss() }))
+    registry.add(new Gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => process.memoryUsage.rss()))
     registry.add(new Counter('process_cpu_seconds_total', 'User and system CPU time spent, in seconds.', () => cpuSeconds()))
     registry.add(
-      new Gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.', {
-        read: () => Math.floor(performance.timeOrigin / 1000),
-      }),
+      new Gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.', () => Math.floor(performance.timeOrigin / 1000)),
     )
   }
 
@@ -132,7 +124,7 @@ export class ServerMetrics {
       this.lag[this.lagNext] = Math.max(0, now - due) / 1000
       this.lagNext = (this.lagNext + 1) % LAG_SAMPLES
       slowReaders.check()
-      due = now + SAMPLE_MS
+      due = performance.now() + SAMPLE_MS
       timer = setTimeout(sample, SAMPLE_MS).unref()
     }
     let timer = setTimeout(sample, SAMPLE_MS).unref()

@@ -5,12 +5,13 @@ test('counters and gauges render as HELP, TYPE and one sample, with escaping', (
   const registry = new Registry()
   const sent = registry.add(new Counter('app_sent_total', 'Frames sent.\nEscapes \\ too.'))
   const read = registry.add(new Counter('app_read_total', 'Read elsewhere.', () => 12.5))
-  const temperature = registry.add(new Gauge('app_temperature', 'Set when it changes.'))
-  registry.add(new Gauge('app_info', 'Constant labels.', { labels: { version: 'v"1"\\\nx', kind: 'a' }, read: () => 1 }))
-  registry.add(new Gauge('app_infinite', 'Infinities are spelled out.', { read: () => -Infinity }))
+  let temperature = 20
+  registry.add(new Gauge('app_temperature', 'Read when scraped.', () => temperature))
+  registry.add(new Gauge('app_info', 'Constant labels.', () => 1, { version: 'v"1"\\\nx', kind: 'a' }))
+  registry.add(new Gauge('app_infinite', 'Infinities are spelled out.', () => -Infinity))
   sent.inc()
   sent.inc(2)
-  temperature.set(-3.25)
+  temperature = -3.25
   expect({ sent: sent.value(), read: read.value() }).toEqual({ sent: 3, read: 12.5 })
   expect(registry.render()).toBe(
     [
@@ -20,7 +21,7 @@ test('counters and gauges render as HELP, TYPE and one sample, with escaping', (
       '# HELP app_read_total Read elsewhere.',
       '# TYPE app_read_total counter',
       'app_read_total 12.5',
-      '# HELP app_temperature Set when it changes.',
+      '# HELP app_temperature Read when scraped.',
       '# TYPE app_temperature gauge',
       'app_temperature -3.25',
       '# HELP app_info Constant labels.',
@@ -109,7 +110,7 @@ test('mistakes in metric definitions fail at registration', () => {
   expect(() => new Histogram('app_h', 'Unordered.', [1, 0.5])).toThrow('metric app_h: buckets must be finite and ascending')
   expect(() => new Histogram('app_h', 'Infinite.', [1, Infinity])).toThrow('metric app_h: buckets must be finite and ascending')
   expect(() => new Histogram('app_h', 'Reserved.', [1], 'le')).toThrow('metric app_h: "le" is reserved for buckets')
-  expect(() => new Gauge('app_g', 'Bad label.', { labels: { 'bad-name': 'x' } })).toThrow('metric app_g: invalid label name bad-name')
+  expect(() => new Gauge('app_g', 'Bad label.', () => 0, { 'bad-name': 'x' })).toThrow('metric app_g: invalid label name bad-name')
 })
 
 test('the content type is the one Prometheus negotiates for text format 0.0.4', () => {
