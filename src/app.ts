@@ -12,6 +12,7 @@ import { LiveConfig } from './config/live.ts'
 import type { Config } from './config/schema.ts'
 import { watchConfig } from './config/watch.ts'
 import { createLogger, type Logger } from './log.ts'
+import { ServerMetrics } from './metrics/server-metrics.ts'
 import { CloseCode, Hub } from './net/hub.ts'
 import { Presence } from './net/presence.ts'
 import { startServer } from './net/server.ts'
@@ -58,14 +59,18 @@ export function createApp(options: AppOptions): App {
   const tls = tlsAt && loadTls(tlsAt)
   // One server per data folder: imports and other servers check this lock (released on stop).
   const lock = options.databasePath === ':memory:' ? undefined : acquireDataLock(dirname(options.databasePath))
+  const metrics = new ServerMetrics()
   let store: Store
   try {
-    store = createSqliteStore(options.databasePath, config().storage.synchronous, { log })
+    store = createSqliteStore(options.databasePath, config().storage.synchronous, {
+      log,
+      messagesCommitted: (seconds, count) => metrics.messagesCommitted(seconds, count),
+    })
   } catch (error) {
     lock?.release()
     throw error
   }
-  const bus = new LocalBus()
+  const bus = new LocalBus((frames) => metrics.delivered(frames))
   const hub = new Hub(bus, store)
   const presence = new Presence(hub, bus, log)
   const limiter = new MemoryRateLimiter(() => config().rate_limiting)
@@ -110,9 +115,10 @@ export function createApp(options: AppOptions): App {
     log,
     context,
     completeLogin: (ctx, login) => presence.login(ctx, login),
+    answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
   })
   const capabilities = router.commandNames().sort()
-  const net = { config, store, hub, router, presence, log, capabilities, assets }
+  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.
@@ -124,6 +130,7 @@ export function createApp(options: AppOptions): App {
   const background: Array<{ stop(): void | Promise<void> }> = []
   const heartbeat = setInterval(() => bus.publish(topics.sockets, { cmd: 'ping' }), config().websocket.heartbeat_seconds * 1000)
   background.push({ stop: () => clearInterval(heartbeat) })
+  background.push(metrics.watch(hub, () => config().websocket.backpressure_limit))
   if (options.configPath && existsSync(options.configPath)) background.push(watchConfig(options.configPath, { settings, log }))
   if (tlsAt) background.push(listener.watch(tlsAt, log))
   // Expired modlog entries go at startup and daily, besides on each read.

@@ -11,6 +11,9 @@ export class LocalBus implements Bus {
    */
   private servers: Server<Session>[] = []
 
+  /** `delivered` hears how many sockets each publish reached (for metrics). */
+  constructor(private readonly delivered?: (frames: number) => void) {}
+
   attach(server: Server<Session>) {
     this.servers.push(server)
   }
@@ -26,7 +29,15 @@ export class LocalBus implements Bus {
     for (const server of this.servers) {
       if (!except || (this.servers.length > 1 && except.server !== server)) server.publish(topic, data)
     }
+    this.delivered?.(this.recipients(topic, except))
     return data
+  }
+
+  /** Every subscriber on every listener, less `except` itself: a hash lookup per listener, no loop over sockets. */
+  private recipients(topic: string, except?: Session): number {
+    let count = 0
+    for (const server of this.servers) count += server.subscriberCount(topic)
+    return except?.ws.isSubscribed(topic) ? count - 1 : count
   }
 
   subscribe(session: Session, topic: string) {

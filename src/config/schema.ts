@@ -155,6 +155,11 @@ export const Config = T.Object(
      * absolute. Changed files (renewals) are picked up while serving.
      */
     tls: T.Object({ cert: T.Optional(T.String({ minLength: 1 })), key: T.Optional(T.String({ minLength: 1 })) }, Open),
+    /**
+     * `GET /metrics` in the Prometheus text format (docs/metrics.md). Public, like `/info`; to keep
+     * it private, turn it off or block the path at a reverse proxy.
+     */
+    metrics: T.Object({ enabled: T.Boolean({ default: true }) }, Open),
     logging: T.Object(
       {
         level: T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {

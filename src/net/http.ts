@@ -1,6 +1,9 @@
 import type { Config } from '../config/schema.ts'
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts'
+import type { ServerMetrics } from '../metrics/server-metrics.ts'
 import type { Store } from '../store/types.ts'
 import type { Hub } from './hub.ts'
+import { LANDING_PAGE_CSP, landingPage, websocketAddress } from './landing-page.ts'
 import type { ServerAssets } from './server-assets.ts'
 
 const CORS = {
@@ -18,16 +21,46 @@ const textResponse = (body: string, status: number) =>
 
 const ASSETS_PREFIX = '/server-assets/'
 
-/** The plain HTTP routes served next to the WebSocket (http.md). */
-export async function handleHttp(request: Request, config: Config, store: Store, hub: Hub, assets: ServerAssets): Promise<Response> {
-  const { pathname } = new URL(request.url)
+/** The plain HTTP routes served next to the WebSocket (http.md), plus health, metrics and a landing page. */
+export async function handleHttp(
+  request: Request,
+  config: Config,
+  store: Store,
+  hub: Hub,
+  assets: ServerAssets,
+  metrics: ServerMetrics,
+): Promise<Response> {
+  const url = new URL(request.url)
+  const { pathname } = url
   if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS })
   if ((request.method === 'GET' || request.method === 'HEAD') && pathname === '/info') {
     return jsonResponse(await serverCard(config, store, hub, assets), 200, 2)
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') return jsonResponse({ error: 'Method not allowed' }, 405)
   if (pathname.startsWith(ASSETS_PREFIX)) return serverAsset(assets.file(config, pathname.slice(ASSETS_PREFIX.length)))
+  if (pathname === '/health') return health(store, hub, metrics)
+  if (pathname === '/metrics' && config.metrics.enabled) {
+    return new Response(metrics.render(), { headers: { ...CORS, 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' } })
+  }
+  if (pathname === '/' || pathname === '/index.html') {
+    const page = landingPage(assets.info(config), websocketAddress(config, url.origin))
+    return new Response(page, {
+      headers: { ...CORS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache', 'Content-Security-Policy': LANDING_PAGE_CSP },
+    })
+  }
   return jsonResponse({ error: 'Not found' }, 404)
+}
+
+/** For load balancers and monitors: 200 while the database answers, 503 when it does not. */
+async function health(store: Store, hub: Hub, metrics: ServerMetrics): Promise<Response> {
+  const status = { uptime_seconds: Math.round(metrics.uptimeSeconds()), connections: hub.sockets.size }
+  const headers = { ...CORS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }
+  try {
+    await store.ping()
+  } catch {
+    return new Response(JSON.stringify({ status: 'error', error: 'database unavailable', ...status }), { status: 503, headers })
+  }
+  return new Response(JSON.stringify({ status: 'ok', ...status }), { headers })
 }
 
 /** `/server-assets/icon|banner`: the file the config names, if it is in serverAssets/. */

@@ -1,6 +1,7 @@
 import type { Server, ServerWebSocket } from 'bun'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
+import type { ServerMetrics } from '../metrics/server-metrics.ts'
 import type { Router } from '../protocol/router.ts'
 import type { Store } from '../store/types.ts'
 import { handshakePacket } from './handshake.ts'
@@ -21,6 +22,7 @@ export interface NetDeps {
   log: Logger
   capabilities: readonly string[]
   assets: ServerAssets
+  metrics: ServerMetrics
 }
 
 /** Bun.serve with the WebSocket on `/` and the HTTP routes beside it; handlers only forward. */
@@ -43,7 +45,7 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
         if (server.upgrade(request, { data: { ...newSession(address), server } as Session })) return undefined
         return jsonResponse({ error: 'WebSocket upgrade failed' }, 400)
       }
-      return handleHttp(request, deps.config(), deps.store, hub, deps.assets)
+      return handleHttp(request, deps.config(), deps.store, hub, deps.assets, deps.metrics)
     },
     websocket: {
       maxPayloadLength: ws.max_payload,
@@ -64,6 +66,7 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
         if (!socket.data.frames.push(frame)) socket.close(CloseCode.policy, 'Too many pending requests')
       },
       close(socket: ServerWebSocket<Session>, code: number) {
+        deps.metrics.socketClosed(socket.data, code)
         presence.closed(socket.data, code)
       },
     },

@@ -28,6 +28,8 @@ export interface RouterDeps {
   context(session: Session, release: () => void): Context
   /** Runs the success sequence once a login effect is produced. */
   completeLogin(ctx: Context, login: NonNullable<Effects['login']>): Promise<void>
+  /** Hears when a frame's answers are sent: its command if known, and the time since it started. */
+  answered?(cmd: string | undefined, seconds: number): void
 }
 
 /** Python's type names, because upstream's error text names them. */
@@ -59,6 +61,7 @@ export class Router {
    * answers leave after those of every earlier frame of the connection.
    */
   dispatch(session: Session, frame: string | Buffer): Promise<void> {
+    const started = performance.now()
     const earlier = session.answered
     let answered!: () => void
     session.answered = new Promise<void>((resolve) => (answered = resolve))
@@ -67,6 +70,7 @@ export class Router {
         .then(async (outcome) => {
           await earlier
           await this.deliver(session, outcome)
+          this.deps.answered?.(outcome.cmd, (performance.now() - started) / 1000)
         })
         .catch((error) => this.deps.log.error(`connection ${session.id}: ${(error as Error)?.stack ?? error}`))
         .finally(() => {
@@ -94,18 +98,18 @@ export class Router {
     const ctx = this.deps.context(session, release)
     try {
       const effects = authed ? await this.runUser(ctx, spec, check, packet) : await this.runGuest(ctx, spec, check, packet)
-      return { ctx, effects, listener }
+      return { ctx, effects, listener, cmd: spec.cmd }
     } catch (error) {
-      if (error instanceof RateLimited) return { send: withListener(error.packet, listener) }
-      if (error instanceof Banned) return { send: disconnectPacket(BANNED_REASON), close: true }
+      if (error instanceof RateLimited) return { send: withListener(error.packet, listener), cmd: spec.cmd }
+      if (error instanceof Banned) return { send: disconnectPacket(BANNED_REASON), close: true, cmd: spec.cmd }
       if (error instanceof ProtocolError) {
         if (authed) this.deps.log.debug(`${spec.cmd} by ${session.user!.username} refused: ${error.message}`)
         else this.deps.log.info(`connection ${session.id} ${spec.cmd} failed: ${error.message}`)
         const src = error.withSource ? spec.cmd : undefined
-        return { send: authed ? withListener(errorPacket(error.message, src), listener) : authError(error.message) }
+        return { send: authed ? withListener(errorPacket(error.message, src), listener) : authError(error.message), cmd: spec.cmd }
       }
       this.deps.log.error(`${spec.cmd} failed for ${session.user?.username ?? `connection ${session.id}`}: ${(error as Error)?.stack ?? error}`)
-      return { send: authed ? withListener(errorPacket(E.internal, spec.cmd), listener) : authError(E.internal) }
+      return { send: authed ? withListener(errorPacket(E.internal, spec.cmd), listener) : authError(E.internal), cmd: spec.cmd }
     }
   }
 
@@ -232,7 +236,8 @@ class RateLimited {
 
 class Banned {}
 
-type Outcome = { send: Packet; close?: boolean } | { ctx: Context; effects: Effects; listener?: string }
+/** What answers a frame; `cmd` names the command once the frame was found to name a known one. */
+type Outcome = ({ send: Packet; close?: boolean } | { ctx: Context; effects: Effects; listener?: string }) & { cmd?: string }
 
 function withListener(packet: Packet, listener: string | undefined): Packet {
   return listener === undefined ? packet : { ...packet, listener }

@@ -233,5 +233,7 @@ export interface Store {
   modlog: ModlogRepo
   /** Writes a consistent copy of the whole database to `path` while others keep using it. */
   backup(path: string): Promise<void>
+  /** Resolves once the database answers a trivial query; rejects when it cannot (health checks). */
+  ping(): Promise<void>
   close(): void
 }

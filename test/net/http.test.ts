@@ -67,3 +67,45 @@ test.concurrent('unknown GET paths are a JSON 404 with CORS headers', async () =
     expect(await response.json()).toEqual({ error: 'Not found' })
   }
 })
+
+test.concurrent('GET /health is 200 while the database answers, 503 once it does not', async () => {
+  await using server = await startServer()
+  await server.login('alice')
+  await server.connect()
+  const response = await fetch(httpUrl(server, '/health'))
+  expect(response.status).toBe(200)
+  expect(response.headers.get('content-type')).toBe('application/json')
+  expectCors(response)
+  expect(await response.json()).toEqual({ status: 'ok', uptime_seconds: expect.any(Number), connections: 2 })
+
+  server.app.store.close()
+  const failing = await fetch(httpUrl(server, '/health'))
+  expect(failing.status).toBe(503)
+  expectCors(failing)
+  expect(await failing.json()).toEqual({ status: 'error', error: 'database unavailable', uptime_seconds: expect.any(Number), connections: 2 })
+})
+
+test.concurrent('GET / in a browser is a page naming the server and its WebSocket address', async () => {
+  const name = '<script>alert("hi")</script> & friends'
+  await using server = await startServer({ server: { name, icon: 'https://example.com/icon.png?a=1&b="2"' } })
+  for (const path of ['/', '/index.html']) {
+    const response = await fetch(httpUrl(server, path))
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; img-src http: https:; style-src 'unsafe-inline'")
+    expectCors(response)
+    const html = await response.text()
+    expect(html).toContain('<title>&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt; &amp; friends</title>')
+    expect(html).not.toContain('<script>')
+    expect(html).toContain('<img src="https://example.com/icon.png?a=1&amp;b=&quot;2&quot;"')
+    expect(html).toContain(`<code>${server.url}</code>`)
+    expect(html).toContain('<a href="/info">')
+  }
+  const head = await fetch(httpUrl(server, '/'), { method: 'HEAD' })
+  expect(head.status).toBe(200)
+  expect(head.headers.get('content-type')).toBe('text/html; charset=utf-8')
+  expect(await head.text()).toBe('')
+  // The same path still upgrades WebSockets.
+  await using client = await server.connect()
+  expect(client.handshake.cmd).toBe('handshake')
+})

@@ -40,3 +40,20 @@ test('flush writes what is waiting at once, for shutdown', async () => {
   expect(db.query('SELECT v FROM t').all()).toEqual([{ v: 'last' }])
   expect(await pending).toBe('last')
 })
+
+test('each commit is reported with its duration and the items it stored, before any caller resumes', async () => {
+  const db = table()
+  db.run("INSERT INTO t VALUES ('taken')")
+  const commits: Array<{ seconds: number; stored: number }> = []
+  const writes = new GroupCommit<string>(
+    db,
+    (v) => db.run('INSERT INTO t VALUES (?)', [v]),
+    (seconds, stored) => commits.push({ seconds, stored }),
+  )
+  const first = await Promise.all(['a', 'b', 'c'].map((v) => writes.add(v)).map((p) => p.then(() => commits.length)))
+  expect(first).toEqual([1, 1, 1])
+  // A failing row makes the batch fall back to one write each; only the stored ones count.
+  await Promise.allSettled(['x', 'taken', 'y'].map((v) => writes.add(v)))
+  expect(commits.map(({ stored }) => stored)).toEqual([3, 2])
+  for (const { seconds } of commits) expect(seconds).toBeGreaterThanOrEqual(0)
+})

@@ -6,6 +6,9 @@ interface Pending<T> {
   reject: (error: unknown) => void
 }
 
+/** Told after each group commit: how long it took and how many items it stored. */
+export type CommitObserver = (seconds: number, stored: number) => void
+
 /**
  * Group commit: writes requested during one event-loop turn share a single transaction, and
  * each caller's promise settles only once that transaction is committed. A commit (and its
@@ -18,6 +21,7 @@ export class GroupCommit<T> {
   constructor(
     private readonly db: Database,
     private readonly write: (item: T) => void,
+    private readonly committed?: CommitObserver,
   ) {}
 
   add(item: T): Promise<T> {
@@ -31,20 +35,25 @@ export class GroupCommit<T> {
     const batch = this.pending
     if (batch.length === 0) return
     this.pending = []
+    const started = performance.now()
     try {
       this.db.transaction(() => batch.forEach(({ item }) => this.write(item)))()
     } catch {
       // One bad row must not fail its neighbours: retry each on its own.
+      let stored = 0
       for (const { item, resolve, reject } of batch) {
         try {
           this.write(item)
+          stored++
           resolve(item)
         } catch (error) {
           reject(error)
         }
       }
+      this.committed?.((performance.now() - started) / 1000, stored)
       return
     }
+    this.committed?.((performance.now() - started) / 1000, batch.length)
     for (const { item, resolve } of batch) resolve(item)
   }
 }

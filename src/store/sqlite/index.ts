@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises'
 import type { Store } from '../types.ts'
 import { SqliteChannels } from './channels.ts'
+import type { CommitObserver } from './group-commit.ts'
 import { SqliteMessages } from './messages.ts'
 import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
@@ -15,6 +16,8 @@ export const DATABASE_FILE = 'originchats.db'
 export interface StoreOptions {
   /** Told about the copy taken before an upgrade and the migrations applied. */
   log?: UpgradeLog
+  /** Hears of every group commit of new messages (for metrics). */
+  messagesCommitted?: CommitObserver
 }
 
 /**
@@ -30,7 +33,8 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     throw error
   }
   const users = new SqliteUsers(db)
-  const messages = new SqliteMessages(db)
+  const messages = new SqliteMessages(db, options.messagesCommitted)
+  const ping = db.query('SELECT 1')
   return {
     users,
     roles: new SqliteRoles(db, users),
@@ -44,6 +48,9 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
       await rm(target, { force: true })
       if (path === ':memory:') db.run('VACUUM INTO ?', [target])
       else await vacuumInto(path, target)
+    },
+    async ping() {
+      ping.get()
     },
     close() {
       messages.flush()

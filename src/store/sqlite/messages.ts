@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type Target } from '../types.ts'
-import { GroupCommit } from './group-commit.ts'
+import { GroupCommit, type CommitObserver } from './group-commit.ts'
 
 interface Row {
   seq: number
@@ -45,7 +45,10 @@ export class SqliteMessages implements MessageRepo {
   private readonly q
   private readonly inserts: GroupCommit<MessageRecord>
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    committed?: CommitObserver,
+  ) {
     const sql = (text: string) => db.query<Row, (string | number)[]>(text)
     this.q = {
       // OR IGNORE: an import may offer IDs already stored; fresh messages have fresh UUIDs.
@@ -74,9 +77,13 @@ export class SqliteMessages implements MessageRepo {
       setReactions: db.prepare('UPDATE messages SET reactions = ? WHERE id = ?'),
       setPinned: db.prepare('UPDATE messages SET pinned = ? WHERE id = ? AND channel = ? AND thread = ?'),
     }
-    this.inserts = new GroupCommit<MessageRecord>(db, (record) => {
-      if (this.q.insertIntoChannel.run(...values(record), record.channel).changes === 0) throw new TargetGoneError(record)
-    })
+    this.inserts = new GroupCommit<MessageRecord>(
+      db,
+      (record) => {
+        if (this.q.insertIntoChannel.run(...values(record), record.channel).changes === 0) throw new TargetGoneError(record)
+      },
+      committed,
+    )
   }
 
   insert(message: NewMessage): Promise<MessageRecord> {
