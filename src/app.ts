@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { CLI_ACTOR, runAdmin } from './admin/operations.ts'
+import { startAdminSocket } from './admin/socket.ts'
 import { prune } from './audit/modlog.ts'
 import { AddressLimiter } from './auth/address-limit.ts'
 import { LoginThrottle } from './auth/login-throttle.ts'
@@ -78,9 +80,9 @@ export function createApp(options: AppOptions): App {
     const { actions_per_minute, actions_burst, actions_cooldown_seconds } = config().security
     return { messages_per_minute: actions_per_minute, burst_limit: actions_burst, cooldown_seconds: actions_cooldown_seconds }
   })
-  const plugins = new PluginManager({
+  const plugins: PluginManager = new PluginManager({
     // Built-in plugins act for the user who typed the command, through the router's effects.
-    server: { store, hub, bus, limiter, log, config, dataDir: dirname(options.databasePath), apply: (session, effects) => router.apply(context(session, () => {}), effects) },
+    server: { store, hub, bus, limiter, log, config, dataDir: dirname(options.databasePath), apply: (session, effects): Promise<void> => router.apply(context(session, () => {}), effects) },
     configPath: options.configPath,
     settings,
   })
@@ -114,6 +116,8 @@ export function createApp(options: AppOptions): App {
     store,
     log,
     context,
+    config,
+    plugins,
     completeLogin: (ctx, login) => presence.login(ctx, login),
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
   })
@@ -133,6 +137,19 @@ export function createApp(options: AppOptions): App {
   background.push(metrics.watch(hub, () => config().websocket.backpressure_limit))
   if (options.configPath && existsSync(options.configPath)) background.push(watchConfig(options.configPath, { settings, log }))
   if (tlsAt) background.push(listener.watch(tlsAt, log))
+  // `originchats user …` reaches the running server here, so its changes apply to live sessions.
+  const adminSocket =
+    lock &&
+    startAdminSocket(
+      dirname(options.databasePath),
+      async (request) => {
+        const outcome = await runAdmin(store, config(), request, (userId) => hub.isOnline(userId))
+        if (outcome.effects) await router.applyAs(CLI_ACTOR, outcome.effects)
+        return outcome
+      },
+      log,
+    )
+  if (adminSocket) background.push({ stop: () => adminSocket.stop(true) })
   // Expired modlog entries go at startup and daily, besides on each read.
   const pruneModlog = () => prune(store.modlog, config()).catch((error) => log.error(`modlog pruning failed: ${error?.stack ?? error}`))
   void pruneModlog()

@@ -5,6 +5,7 @@ import { backupCommand } from './cli/backup.ts'
 import { importCommand } from './cli/import.ts'
 import { serve } from './cli/serve.ts'
 import { setup, SETUP_FLAGS } from './cli/setup.ts'
+import { userCommand } from './cli/user.ts'
 import { ConfigError } from './config/load.ts'
 import { DATABASE_FILE } from './store/sqlite/index.ts'
 
@@ -15,6 +16,7 @@ Usage:
   originchats serve [--config FILE] [--data DIR] [--port N]
   originchats import <upstream-folder> [--config FILE] [--data DIR]
   originchats backup <file-or-folder> [--config FILE] [--data DIR]
+  originchats user list | roles USER add|remove ROLE | password USER | ban|unban USER
   originchats --help | --version
 
 setup     Ask for the server's settings (Enter keeps the [value]), write config.json, create
@@ -51,6 +53,13 @@ backup    Write a consistent copy of the database to <file>, or to originchats-<
           an existing folder, also while the server runs. Never over the live database.
           Periodic backups while serving: config backup.interval_minutes, backup.dir, backup.keep.
   --config, --data  as for serve
+
+user      Manage accounts without a client. While a server runs on the data folder, the change
+          goes through it and applies at once (a ban disconnects, a role change shows in the
+          user's channel list); otherwise the database is changed directly. USER is a username,
+          a local account's name or a user ID. \`password\` reads the new password from standard
+          input (not echoed at a terminal). Recorded in the moderation log.
+  --config, --data  as for serve
 `
 
 type Values = Record<string, string | boolean | undefined>
@@ -64,6 +73,7 @@ const COMMANDS: Record<string, { flags: Record<string, { type: 'string' | 'boole
   },
   import: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => importCommand(values as { config?: string; data?: string }, args) },
   backup: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => backupCommand(values as { config?: string; data?: string }, args) },
+  user: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => userCommand(values as { config?: string; data?: string }, args) },
 }
 
 async function main(argv: string[]): Promise<number> {

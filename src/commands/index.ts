@@ -4,6 +4,7 @@ import { channelCommands } from './channels.ts'
 import { memberCommands } from './members.ts'
 import { messageCommands } from './messages.ts'
 import { modlogCommands } from './modlog.ts'
+import { passwordCommands } from './password.ts'
 import { moderationCommands } from './moderation.ts'
 import { pinCommands } from './pins.ts'
 import { pluginCommands } from './plugins.ts'
@@ -19,6 +20,7 @@ import { userCommands } from './users.ts'
 /** The one command table. The router refuses duplicates at boot. */
 export const allCommands: AnyCommand[] = [
   ...authCommands,
+  ...passwordCommands,
   ...sessionCommands,
   ...messageCommands,
   ...reactionCommands,

@@ -5,6 +5,8 @@ import { record } from '../audit/modlog.ts'
 import { hasPermission, isBanned } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
 import type { Store } from '../store/types.ts'
+import type { Config } from '../config/schema.ts'
+import type { PluginRegistry } from '../plugins/registry.ts'
 import { visibleChannels } from '../views/channels.ts'
 import type { Logger } from '../log.ts'
 import { CloseCode, type Hub } from '../net/hub.ts'
@@ -28,6 +30,9 @@ export interface RouterDeps {
   context(session: Session, release: () => void): Context
   /** Runs the success sequence once a login effect is produced. */
   completeLogin(ctx: Context, login: NonNullable<Effects['login']>): Promise<void>
+  /** The configuration in force, for effects applied outside a command. */
+  config(): Config
+  plugins: PluginRegistry
   /** Hears when a frame's answers are sent: its command if known, and the time since it started. */
   answered?(cmd: string | undefined, seconds: number): void
 }
@@ -185,7 +190,7 @@ export class Router {
 
   /** Applies a command's effects; also used by built-in plugins acting for their caller. */
   async apply(ctx: Context, effects: Effects, listener?: string) {
-    const { bus, hub } = this.deps
+    const { bus } = this.deps
     const session = ctx.session
     if (effects.login) await this.deps.completeLogin(ctx, effects.login)
     for (const { topic, packet } of effects.announce ?? []) bus.publish(topic, packet)
@@ -197,6 +202,18 @@ export class Router {
       if (listener === undefined) session.ws.send(data)
       else this.send(session, withListener(packet, listener))
     }
+    // The actor as logged in: the record may be gone by now (an owner deleting their own account).
+    await this.applyAround(effects, { actor: session.user, session, config: ctx.config, plugins: ctx.plugins })
+  }
+
+  /** Effects of a change made outside any connection (the owner's command line), recorded as `actor`. */
+  applyAs(actor: Actor, effects: Effects): Promise<void> {
+    return this.applyAround(effects, { actor, session: null, config: this.deps.config(), plugins: this.deps.plugins })
+  }
+
+  /** What reaches others: publishes, access changes, disconnects, the modlog, plugin events. */
+  private async applyAround(effects: Effects, by: { actor: Actor | null; session: Session | null; config: Config; plugins: PluginRegistry }) {
+    const { bus, hub, store } = this.deps
     for (const { topic, packet } of effects.publish ?? []) bus.publish(topic, packet)
     for (const { userId, packet } of effects.toFirstConnection ?? []) {
       const first = hub.sessionsOf(userId)[0]
@@ -205,10 +222,8 @@ export class Router {
     if (effects.channelsChanged) await this.pushChannelLists(hub.onlineUserIds())
     else if (effects.refreshAccess) await this.pushChannelLists(effects.refreshAccess)
     for (const { userId, packet } of effects.disconnect ?? []) hub.disconnectUser(userId, packet)
-    // The actor as logged in: the record may be gone by now (an owner deleting their own account).
-    const actor = ctx.session.user
-    if (actor) for (const audit of effects.audit ?? []) await record(ctx.store.modlog, ctx.config, actor, audit)
-    for (const { name, data } of effects.events ?? []) ctx.plugins.emit(name, session, data)
+    if (by.actor) for (const audit of effects.audit ?? []) await record(store.modlog, by.config, by.actor, audit)
+    for (const { name, data } of effects.events ?? []) by.plugins.emit(name, by.session, data)
   }
 
   /**
@@ -235,6 +250,9 @@ class RateLimited {
 }
 
 class Banned {}
+
+/** Who a modlog entry names as having acted. */
+type Actor = { id: string; username: string }
 
 /** What answers a frame; `cmd` names the command once the frame was found to name a known one. */
 type Outcome = ({ send: Packet; close?: boolean } | { ctx: Context; effects: Effects; listener?: string }) & { cmd?: string }
