@@ -51,7 +51,7 @@ export interface App {
 export function createApp(options: AppOptions): App {
   const settings = new LiveConfig(options.config, options.configPath)
   const config = () => settings.current
-  const log = options.log ?? createLogger(() => config().logging.level)
+  const log = options.log ?? createLogger(() => config().logging)
   // Checked before anything opens: a missing or bad certificate is a ConfigError.
   const tlsAt = tlsPaths(config(), options.configPath)
   const tls = tlsAt && loadTls(tlsAt)

@@ -146,6 +146,8 @@ export const Config = T.Object(
         level: T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
           default: 'info',
         }),
+        /** `text`: time, level, message per line. `json`: one object per line, for log collectors. */
+        format: T.Union([T.Literal('text'), T.Literal('json')], { default: 'text' }),
       },
       Open,
     ),
