@@ -32,7 +32,12 @@ async function writeConfig(folder: string, config: unknown): Promise<string> {
   return path
 }
 
-const QUIET_CONFIG = { websocket: { host: '127.0.0.1', port: 0 }, auth_mode: 'cracked', logging: { level: 'warn' } }
+const QUIET_CONFIG = {
+  websocket: { host: '127.0.0.1', port: 0 },
+  auth_mode: 'cracked',
+  logging: { level: 'warn' },
+  plugins: { builtin: { welcome: { enabled: false } } },
+}
 
 test.concurrent('--version prints the package version', async () => {
   expect(await run([binary, '--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' })
@@ -70,6 +75,9 @@ test.concurrent('without config.json the binary runs on the built-in default con
   await using client = await TestClient.connect(server.url)
   // The shipped config.json is what the binary falls back to.
   expect(client.handshake.val.server.name).toBe('My OriginChats Server')
+  // Its welcome plugin is on and names a local account by the name it registered.
+  await authenticate(client, { cmd: 'register', username: 'Alice', password: 'hunter22' })
+  expect((await client.next('message_new', (p) => p.message.user === 'originChats')).message.content).toBe('Welcome alice! Thanks for joining the server.')
   server.signal('SIGTERM')
   expect(await server.exited).toBe(0)
   expect(await Bun.file(join(data, DATABASE_FILE)).exists()).toBe(true)

@@ -165,14 +165,14 @@ export const Config = T.Object(
           {
             welcome: T.Object(
               {
-                enabled: T.Boolean({ default: false }),
+                enabled: T.Boolean({ default: true }),
                 channel: T.String({ default: 'general' }),
                 message: T.String({ default: 'Welcome {username}! Thanks for joining the server.' }),
                 first_time_only: T.Boolean({ default: true }),
               },
               Open,
             ),
-            commands: T.Object({ enabled: T.Boolean({ default: false }) }, Open),
+            commands: T.Object({ enabled: T.Boolean({ default: true }) }, Open),
           },
           Open,
         ),

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, watch, type FSWatcher } f
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path'
 import type { LiveConfig } from '../config/live.ts'
 import type { Config } from '../config/schema.ts'
-import type { Logger } from '../log.ts'
+import { quote, type Logger } from '../log.ts'
 import type { Session } from '../net/session.ts'
 import { connectionOf, createPluginApi, type PluginApi, type PluginHandler, type ServerAccess } from './api.ts'
 import { commandsPlugin } from './builtin/commands.ts'
@@ -99,6 +99,8 @@ export class PluginManager implements PluginRegistry {
   private watcher: FSWatcher | undefined
   private watchedDir: string | undefined
   private readonly debounce = new Map<string, Timer>()
+  /** Handlers in progress and not yet given up on. */
+  private readonly running = new Set<Promise<void>>()
   private version = 0
   private stopped = false
   /** Settles once the first load (built-ins and the folder) is complete. */
@@ -130,6 +132,8 @@ export class PluginManager implements PluginRegistry {
     for (const timer of this.debounce.values()) clearTimeout(timer)
     this.debounce.clear()
     await this.chain
+    // Handlers still at work finish first (each within its timeout): none writes after the database closed.
+    await Promise.all(this.running)
     for (const plugin of this.plugins.values()) await this.unload(plugin)
     this.plugins.clear()
   }
@@ -184,18 +188,25 @@ export class PluginManager implements PluginRegistry {
         if (plugin.required.length > 0 && !(await this.admits(plugin.required, session))) return
         await handler(conn, payload, plugin.api)
       }
-      let settled = false
+      // Settles when the handler does, or when it is given up on; `stop` waits for it.
+      const waited = Promise.withResolvers<void>()
+      this.running.add(waited.promise)
+      const release = () => {
+        this.running.delete(waited.promise)
+        waited.resolve()
+      }
       const timer = setTimeout(() => {
-        if (settled) return
-        this.server.log.warn(`plugin ${plugin.name}: on_${event} still running after ${this.timeoutMs()} ms; no longer waiting for it`)
+        if (!this.running.has(waited.promise)) return
+        release()
+        this.server.log.warn(`plugin ${quote(plugin.name)}: on_${event} still running after ${this.timeoutMs()} ms; no longer waiting for it`)
         this.report({ type: 'handler_timeout', plugin: plugin.name, event })
       }, this.timeoutMs())
       timer.unref?.()
       run()
         .catch(failed)
         .finally(() => {
-          settled = true
           clearTimeout(timer)
+          release()
         })
     })
   }

@@ -65,6 +65,8 @@ describe('parseConfig', () => {
       auth_mode: 'rotur',
       cracked: { allow_registration: true },
       rotur: { validate_url: 'https://api.rotur.dev/validate', timeout_ms: 5000 },
+      logging: { level: 'info', format: 'text' },
+      plugins: { builtin: { welcome: { enabled: true, channel: 'general' }, commands: { enabled: true } } },
     })
     expect(defaultConfig()).toEqual(config)
   })
@@ -90,6 +92,9 @@ describe('parseConfig', () => {
     expect(config.attachments).toMatchObject({ permanent_expiration_days: 365, compression: { jpeg_quality: 85 } })
     expect((config as Record<string, any>).modlog.retention.default).toBe(90)
     expect(config.auth_mode).toBe('rotur')
+    // Upstream welcomes new users and runs the owner's ! commands without a `plugins` key.
+    expect(config.plugins.builtin.welcome.enabled).toBe(true)
+    expect(config.plugins.builtin.commands.enabled).toBe(true)
   })
 
   test('one ConfigError names every bad path', () => {

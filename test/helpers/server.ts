@@ -58,6 +58,8 @@ export async function startServer(overrides: ConfigOverrides = {}): Promise<Test
         server: { name: 'Test Server', owner: { name: OWNER } },
         logging: { level: 'silent' },
         security: { max_connections_per_ip: 1000, auth_failures_per_minute: 1000, registrations_per_hour: 1000 },
+        // On by default, but a welcome after every first login would crowd the other tests' inboxes.
+        plugins: { builtin: { welcome: { enabled: false } } },
       },
       overrides,
     ),

@@ -30,9 +30,12 @@ export class PluginFolder {
   }
 }
 
-/** A test server loading `folder`; resolves once the first load is complete. */
+/**
+ * A test server loading `folder`, with no built-in plugin unless `overrides` switch one on (so
+ * plugin lists hold the folder's plugins only); resolves once the first load is complete.
+ */
 export async function serverWith(folder: PluginFolder, overrides: ConfigOverrides = {}): Promise<TestServer> {
-  const plugins = { dir: folder.dir, ...(overrides.plugins as object | undefined) }
+  const plugins = { dir: folder.dir, builtin: { commands: { enabled: false } }, ...(overrides.plugins as object | undefined) }
   const server = await startServer({ ...overrides, plugins } as ConfigOverrides)
   await server.app.plugins.ready
   return server
