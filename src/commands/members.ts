@@ -67,7 +67,6 @@ export const userUpdate = defineCommand({
     // Live connections keep the name they announce when they close.
     for (const session of ctx.hub.sessionsOf(updated.id)) if (session.user) session.user.username = updated.username
     const nickname = updated.nickname ?? null
-    ctx.log.info(`${ctx.user.username} updated user ${target.username}`)
     return {
       // Upstream broadcasts before it returns the reply.
       announce: [{ topic: topics.users, packet: { cmd: 'user_updated', user_id: updated.id, username: updated.username, nickname } }],
@@ -92,7 +91,6 @@ export const userDelete = defineCommand({
       if (owners.length <= 1) fail('Cannot delete the last owner')
     }
     await ctx.store.users.delete(target.id)
-    ctx.log.info(`${ctx.user.username} deleted user ${target.username}`)
     return {
       reply: { cmd: 'user_delete', user: target.username, deleted: true },
       publish: [{ topic: topics.users, packet: { cmd: 'user_leave', username: target.username } }],

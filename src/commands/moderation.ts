@@ -45,7 +45,6 @@ export const userBan = defineCommand({
     const target = await ctx.store.users.resolve(p.user!)
     if (!target || isBanned(target.roles)) return { reply: { cmd: 'user_ban', user: target?.username ?? p.user, banned: false } }
     await ctx.store.users.update(target.id, { roles: ['banned', ...target.roles] })
-    ctx.log.info(`${ctx.user.username} banned ${target.username}`)
     return {
       reply: { cmd: 'user_ban', user: target.username, banned: true },
       refreshAccess: [target.id],
@@ -65,7 +64,6 @@ export const userUnban = defineCommand({
     const target = await ctx.store.users.resolve(p.user!)
     if (!target || !isBanned(target.roles)) return { reply: { cmd: 'user_unban', user: target?.username ?? p.user, unbanned: false } }
     await ctx.store.users.update(target.id, { roles: target.roles.filter((role) => role !== 'banned') })
-    ctx.log.info(`${ctx.user.username} unbanned ${target.username}`)
     return {
       reply: { cmd: 'user_unban', user: target.username, unbanned: true },
       refreshAccess: [target.id],

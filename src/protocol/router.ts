@@ -1,12 +1,12 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { TSchema } from '@sinclair/typebox'
 import type { Bus } from '../bus/types.ts'
-import { record } from '../audit/modlog.ts'
+import { logAction, record } from '../audit/modlog.ts'
 import { hasPermission } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
 import type { Store } from '../store/types.ts'
 import { visibleChannels } from '../views/channels.ts'
-import type { Logger } from '../log.ts'
+import { quote, type Logger } from '../log.ts'
 import type { Hub } from '../net/hub.ts'
 import type { Session } from '../net/session.ts'
 import type { AnyCommand, Context, Effects, UserContext } from './command.ts'
@@ -98,12 +98,12 @@ export class Router {
     } catch (error) {
       if (error instanceof RateLimited) return { send: withListener(error.packet, listener) }
       if (error instanceof ProtocolError) {
-        if (authed) this.deps.log.debug(`${spec.cmd} by ${session.user!.username} refused: ${error.message}`)
-        else this.deps.log.info(`connection ${session.id} ${spec.cmd} failed: ${error.message}`)
+        if (authed) this.deps.log.debug(`${spec.cmd} by ${quote(session.user!.username)} refused: ${quote(error.message)}`)
+        else this.deps.log.info(`connection ${session.id} ${spec.cmd} failed: ${quote(error.message)}`)
         const src = error.withSource ? spec.cmd : undefined
         return { send: authed ? withListener(errorPacket(error.message, src), listener) : authError(error.message) }
       }
-      this.deps.log.error(`${spec.cmd} failed for ${session.user?.username ?? `connection ${session.id}`}: ${(error as Error)?.stack ?? error}`)
+      this.deps.log.error(`${spec.cmd} failed for ${session.user ? quote(session.user.username) : `connection ${session.id}`}: ${(error as Error)?.stack ?? error}`)
       return { send: authed ? withListener(errorPacket(E.internal, spec.cmd), listener) : authError(E.internal) }
     }
   }
@@ -193,7 +193,12 @@ export class Router {
     for (const { userId, packet } of effects.disconnect ?? []) hub.disconnectUser(userId, packet)
     // The actor as logged in: the record may be gone by now (an owner deleting their own account).
     const actor = ctx.session.user
-    if (actor) for (const audit of effects.audit ?? []) await record(ctx.store.modlog, ctx.config, actor, audit)
+    if (actor) {
+      for (const audit of effects.audit ?? []) {
+        logAction(this.deps.log, actor, audit)
+        await record(ctx.store.modlog, ctx.config, actor, audit)
+      }
+    }
     for (const { name, data } of effects.events ?? []) ctx.plugins.emit(name, session, data)
   }
 
