@@ -82,6 +82,23 @@ export function pluginsDir(config: Config, configPath: string | undefined): stri
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
+ * Why importing a plugin file failed. A syntax error arrives as Bun's BuildMessage (several as an
+ * AggregateError of them), a missing import as a ResolveMessage; their positions become
+ * `file:line:column: message (line: "…")`, as a compiler prints them.
+ */
+function importErrorText(error: unknown): string {
+  const parts = error instanceof AggregateError ? error.errors : [error]
+  if (parts.length === 0 || !parts.every((part) => part instanceof BuildMessage || part instanceof ResolveMessage)) return message(error)
+  return parts
+    .map(({ message: text, position }: BuildMessage | ResolveMessage) => {
+      if (!position) return text
+      const line = position.lineText.trim() === '' ? '' : ` (line: ${quote(position.lineText)})`
+      return `${position.file}:${position.line}:${position.column}: ${text}${line}`
+    })
+    .join('; ')
+}
+
+/**
  * Loads built-in plugins and the plugins folder, delivers events, and reloads on request or when
  * a plugin file changes. Handlers never run inside `emit`: each is scheduled on its own, errors
  * are reported, and a handler still pending after `plugins.handler_timeout_ms` is reported as
@@ -179,7 +196,7 @@ export class PluginManager implements PluginRegistry {
     const payload = structuredClone(data)
     const conn = connectionOf(this.server, session)
     const failed = (error: unknown) => {
-      this.server.log.error(`plugin ${plugin.name}: on_${event} failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`)
+      this.server.log.error(`plugin ${quote(plugin.name)}: on_${event} failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`)
       this.report({ type: 'handler_failed', plugin: plugin.name, event, error: message(error) })
     }
     // A microtask, so even a synchronous handler runs after the caller's own work.
@@ -265,7 +282,7 @@ export class PluginManager implements PluginRegistry {
       const name = file.slice(0, -extname(file).length)
       const existing = this.plugins.get(name)
       if (existing && existing.source !== 'builtin') {
-        this.server.log.warn(`plugin ${name}: ${file} skipped, ${existing.source} has the same name`)
+        this.server.log.warn(`plugin ${quote(name)}: ${quote(file)} skipped, ${existing.source} has the same name`)
         continue
       }
       const loaded = await this.loadFile(name, join(dir, file))
@@ -283,19 +300,25 @@ export class PluginManager implements PluginRegistry {
     try {
       return await this.build(name, 'builtin', builtin.create(this.server))
     } catch (error) {
-      return this.failed(name, error)
+      return this.failed(name, message(error))
     }
   }
 
   private async loadFile(name: string, path: string): Promise<Loaded | undefined> {
-    if (RESERVED.has(name)) return this.failed(name, new Error(`'${name}' is a reserved name (a key of the plugins config)`))
+    if (RESERVED.has(name)) return this.failed(name, `'${name}' is a reserved name (a key of the plugins config)`)
+    // A new query string per load: the runtime caches modules by specifier, so this is a fresh copy.
+    // (A plain path: with a file: URL Bun ignores the query and returns the cached module.)
+    const specifier = `${path}?v=${++this.version}`
+    let module: PluginModule
     try {
-      // A new query string per load: the runtime caches modules by specifier, so this is a fresh copy.
-      // (A plain path: with a file: URL Bun ignores the query and returns the cached module.)
-      const module = (await import(`${path}?v=${++this.version}`)) as PluginModule
+      module = (await import(specifier)) as PluginModule
+    } catch (error) {
+      return this.failed(name, importErrorText(error).replaceAll(specifier, path))
+    }
+    try {
       return await this.build(name, path, module)
     } catch (error) {
-      return this.failed(name, error)
+      return this.failed(name, message(error))
     }
   }
 
@@ -304,9 +327,9 @@ export class PluginManager implements PluginRegistry {
     this.server.log.error(`plugins could not be loaded: ${message(error)}`)
   }
 
-  private failed(name: string, error: unknown): undefined {
-    this.server.log.error(`plugin ${name} failed to load: ${message(error)}`)
-    this.report({ type: 'load_failed', plugin: name, error: message(error) })
+  private failed(name: string, reason: string): undefined {
+    this.server.log.error(`plugin ${quote(name)} failed to load: ${reason}`, { plugin: name, error: reason })
+    this.report({ type: 'load_failed', plugin: name, error: reason })
     return undefined
   }
 
@@ -353,7 +376,7 @@ export class PluginManager implements PluginRegistry {
     const previous = this.plugins.get(next.name)
     if (previous) await this.unload(previous)
     this.plugins.set(next.name, next)
-    this.server.log.info(`plugin ${next.name} loaded from ${next.source}`)
+    this.server.log.info(`plugin ${quote(next.name)} loaded from ${next.source}`)
     this.report({ type: 'loaded', plugin: next.name, source: next.source })
   }
 
@@ -362,17 +385,18 @@ export class PluginManager implements PluginRegistry {
     try {
       await this.bounded(Promise.resolve(plugin.cleanup()), 'cleanup')
     } catch (error) {
-      this.server.log.error(`plugin ${plugin.name}: cleanup failed: ${message(error)}`)
+      this.server.log.error(`plugin ${quote(plugin.name)}: cleanup failed: ${message(error)}`)
     }
   }
 
   private prefixed(name: string): Logger {
     const log = this.server.log
+    const prefix = `plugin ${quote(name)}:`
     return {
-      debug: (line) => log.debug(`plugin ${name}: ${line}`),
-      info: (line) => log.info(`plugin ${name}: ${line}`),
-      warn: (line) => log.warn(`plugin ${name}: ${line}`),
-      error: (line) => log.error(`plugin ${name}: ${line}`),
+      debug: (line, fields) => log.debug(`${prefix} ${line}`, fields),
+      info: (line, fields) => log.info(`${prefix} ${line}`, fields),
+      warn: (line, fields) => log.warn(`${prefix} ${line}`, fields),
+      error: (line, fields) => log.error(`${prefix} ${line}`, fields),
     }
   }
 
@@ -409,7 +433,7 @@ export class PluginManager implements PluginRegistry {
       if (current?.source !== path) return
       await this.unload(current)
       this.plugins.delete(name)
-      this.server.log.info(`plugin ${name} unloaded (${file} removed)`)
+      this.server.log.info(`plugin ${quote(name)} unloaded (${quote(file)} removed)`)
       this.report({ type: 'unloaded', plugin: name })
       // A removed file that stood in for a built-in gives the built-in back.
       if (this.builtins.find((b) => b.name === name)?.enabled(this.server.config())) {
@@ -419,7 +443,7 @@ export class PluginManager implements PluginRegistry {
       return
     }
     if (current && current.source !== 'builtin' && current.source !== path) {
-      this.server.log.warn(`plugin ${name}: ${file} ignored, ${current.source} has the same name`)
+      this.server.log.warn(`plugin ${quote(name)}: ${quote(file)} ignored, ${current.source} has the same name`)
       return
     }
     const next = await this.loadFile(name, path)
