@@ -120,7 +120,6 @@ export function createApp(options: AppOptions): App {
   const modlogPruning = setInterval(pruneModlog, 86_400_000)
   background.push({ stop: () => clearInterval(modlogPruning) })
   background.push(new BackupSchedule(store, settings, dirname(options.databasePath), log))
-  log.info(`originchats listening on ${server.hostname}:${server.port}`)
   background.push(plugins)
   void plugins.start()
   plugins.emit('server_start', null, {})

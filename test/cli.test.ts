@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBinary } from '../build.ts'
@@ -69,7 +69,9 @@ test.concurrent('without config.json the binary runs on the built-in default con
   const folder = await tempDir('empty')
   const data = join(folder, 'data')
   await using server = await ServerProcess.start([binary, 'serve', '--port', '0', '--data', data], folder)
-  expect(server.lines[0]).toContain('using the built-in default configuration')
+  expect(server.lines[0]).toMatch(
+    new RegExp(`^\\S+ INFO  config: built-in default configuration \\(no ${join(folder, 'config.json')}\\); auth mode: cracked; owner: "Admin"$`),
+  )
   expect(server.version).toBe(pkg.version)
   expect(server.dataDir).toBe(data)
   await using client = await TestClient.connect(server.url)
@@ -81,6 +83,37 @@ test.concurrent('without config.json the binary runs on the built-in default con
   server.signal('SIGTERM')
   expect(await server.exited).toBe(0)
   expect(await Bun.file(join(data, DATABASE_FILE)).exists()).toBe(true)
+})
+
+test.concurrent('serve with logging.format json: every line one object; unknown keys and plugin build errors are logged', async () => {
+  const folder = await tempDir('json')
+  await mkdir(join(folder, 'plugins'))
+  await Bun.write(join(folder, 'plugins', 'typo.ts'), 'export const getInfo = () => ({ handles: [] })\nexport function on_x( {\n  return 1\n}\n')
+  const config = await writeConfig(folder, {
+    websocket: { host: '127.0.0.1', port: 0, prot: 1 },
+    auth_mode: 'rotur',
+    server: { owner: { name: 'alice' } },
+    logging: { format: 'json' },
+    plugins: { builtin: { welcom: { enabled: true } } },
+  })
+  const data = join(folder, 'data')
+  await using server = await ServerProcess.start([binary, 'serve', '--config', config, '--data', data], folder)
+  expect(server.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/)
+  server.signal('SIGTERM')
+  expect(await server.exited).toBe(0)
+
+  const parse = (text: string) => text.trimEnd().split('\n').map((line) => JSON.parse(line) as { time: string; level: string; msg: string; [field: string]: unknown })
+  const out = parse(server.lines.join('\n'))
+  for (const line of out) expect(new Date(line.time).toISOString()).toBe(line.time)
+  expect(out[0]).toEqual({ time: expect.any(String), level: 'info', msg: `config: ${config}; auth mode: rotur; owner: "alice"`, config, auth_mode: 'rotur', owner: 'alice' })
+  expect(out.map((line) => line.msg)).toContain(`originchats ${pkg.version} serving on ${server.url} (data: ${data})`)
+  expect(out.slice(-2).map((line) => line.msg)).toEqual(['SIGTERM received, shutting down', 'originchats stopped'])
+  const typo = `${join(folder, 'plugins', 'typo.ts')}:3:10: Expected "}" but found "1" (line: "  return 1")`
+  expect(parse(server.stderr)).toEqual([
+    { time: expect.any(String), level: 'warn', msg: `${config}: websocket.prot: unknown key; did you mean 'port'?` },
+    { time: expect.any(String), level: 'warn', msg: `${config}: plugins.builtin.welcom: unknown key; did you mean 'welcome'?` },
+    { time: expect.any(String), level: 'error', msg: expect.stringContaining(`plugin "typo" failed to load: ${typo}`), plugin: 'typo', error: expect.stringContaining(typo) },
+  ])
 })
 
 test.concurrent('serve: messages are stored, SIGTERM closes clients with 1001, and a restart keeps them', async () => {
