@@ -39,8 +39,10 @@ const QUIET_CONFIG = {
   plugins: { builtin: { welcome: { enabled: false } } },
 }
 
-test.concurrent('--version prints the package version', async () => {
-  expect(await run([binary, '--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' })
+test.concurrent('`version` and --version print the package version', async () => {
+  for (const args of [['version'], ['--version'], ['serve', '-v']]) {
+    expect(await run([binary, ...args])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' })
+  }
 })
 
 test.concurrent('--help explains serve and exits 0', async () => {
@@ -49,10 +51,20 @@ test.concurrent('--help explains serve and exits 0', async () => {
   expect(result.stdout).toContain('originchats serve [--config FILE] [--data DIR] [--port N]')
 })
 
-test.concurrent('an unknown command fails', async () => {
-  const result = await run([binary, 'frobnicate'])
-  expect(result.code).not.toBe(0)
-  expect(result.stderr).toContain('unknown command: frobnicate')
+test.concurrent('unknown commands and options, and missing values, fail with one line on stderr', async () => {
+  const failures: Record<string, string> = {
+    frobnicate: "unknown command 'frobnicate' (see 'originchats --help')",
+    sever: "unknown command 'sever'; did you mean 'serve'?",
+    'serve --foo': "unknown option '--foo' for 'serve' (see 'originchats --help')",
+    'serve --conifg x.json': "unknown option '--conifg' for 'serve'; did you mean '--config'?",
+    '--foo': "unknown option '--foo' (see 'originchats --help')",
+    'serve --config': "option '--config' needs a value (see 'originchats --help')",
+    'backup --data --config c.json copy.db': "option '--data' needs a value (see 'originchats --help')",
+    'setup --yes=no': "option '--yes' takes no value (see 'originchats --help')",
+  }
+  for (const [args, message] of Object.entries(failures)) {
+    expect({ args, ...(await run([binary, ...args.split(' ')])) }).toEqual({ args, code: 1, stdout: '', stderr: `originchats: ${message}\n` })
+  }
 })
 
 test.concurrent('serve refuses an invalid config.json and names every bad key', async () => {

@@ -3,7 +3,8 @@ import { Type as T, type Static } from '@sinclair/typebox'
 /**
  * The whole of config.json. Every key the server reads has its default here, so a partial
  * file (or an upstream OriginChats config.json) loads unchanged. Unknown keys are kept:
- * `server` and `limits` are echoed verbatim in the handshake, as upstream does.
+ * `server` and `limits` are echoed verbatim in the handshake, as upstream does. Upstream keys
+ * this server accepts without reading them (`service.*` among them) are listed in known-keys.ts.
  */
 const Open = { additionalProperties: true, default: {} } as const
 
@@ -82,7 +83,6 @@ export const Config = T.Object(
       },
       Open,
     ),
-    service: T.Object({ name: T.String({ default: 'OriginChats' }), version: T.String({ default: '1.0.0' }) }, Open),
     server: T.Object(
       {
         name: T.String({ default: 'My OriginChats Server' }),

@@ -34,7 +34,6 @@ describe('parseConfig', () => {
       rate_limiting: { enabled: false, messages_per_minute: 30, burst_limit: 5, cooldown_seconds: 60 },
       DB: { users: { default: { roles: ['user'] } } },
       websocket: { host: '127.0.0.1', port: 5613, heartbeat_seconds: 30 },
-      service: { name: 'OriginChats', version: '1.0.0' },
       server: { name: 'My OriginChats Server', owner: { name: 'Admin' } },
       auth_mode: 'rotur',
       cracked: { allow_registration: true },
@@ -42,6 +41,8 @@ describe('parseConfig', () => {
       logging: { level: 'info', format: 'text' },
       plugins: { builtin: { welcome: { enabled: true, channel: 'general' }, commands: { enabled: true } } },
     })
+    // upstream's informational block is not this server's version: nothing fills it in.
+    expect(config).not.toHaveProperty('service')
     expect(defaultConfig()).toEqual(config)
   })
 
@@ -66,6 +67,7 @@ describe('parseConfig', () => {
     expect(config.attachments).toMatchObject({ permanent_expiration_days: 365, compression: { jpeg_quality: 85 } })
     expect((config as Record<string, any>).modlog.retention.default).toBe(90)
     expect(config.auth_mode).toBe('rotur')
+    expect((config as Record<string, unknown>).service).toEqual(UPSTREAM.service)
     // Upstream welcomes new users and runs the owner's ! commands without a `plugins` key.
     expect(config.plugins.builtin.welcome.enabled).toBe(true)
     expect(config.plugins.builtin.commands.enabled).toBe(true)
