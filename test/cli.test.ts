@@ -35,6 +35,7 @@ async function writeConfig(folder: string, config: unknown): Promise<string> {
 const QUIET_CONFIG = {
   websocket: { host: '127.0.0.1', port: 0 },
   auth_mode: 'cracked',
+  server: { owner: { name: '' } },
   logging: { level: 'warn' },
   plugins: { builtin: { welcome: { enabled: false } } },
 }
@@ -138,6 +139,11 @@ test.concurrent('serve: messages are stored, SIGTERM closes clients with 1001, a
     await using server = await ServerProcess.start(command, folder)
     expect(server.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/)
     expect(server.port).toBeGreaterThan(0)
+    // Start-up lines show even at logging.level "warn".
+    expect(server.lines.slice(0, 2).map((line) => line.replace(/^\S+ INFO  /, ''))).toEqual([
+      `config: ${config}; auth mode: cracked; no owner configured`,
+      `originchats ${pkg.version} serving on ${server.url} (data: ${data})`,
+    ])
     const client = await TestClient.connect(server.url)
     const ready = await authenticate(client, { cmd: 'register', username: 'alice', password: 'hunter22' })
     expect(ready.user.username).toBe('USR:local_alice')
