@@ -212,6 +212,8 @@ function ourConfig() {
     websocket: { host: '127.0.0.1', port: 0, backpressure_limit: 64 * 1024 * 1024 },
     rotur: { validate_url: roturUrl, timeout_ms: 30_000 },
     server: { name: 'Bench', owner: { name: 'nobody-owns-the-bench' } },
+    // Welcomes would add a message per new user to the channel being measured.
+    plugins: { builtin: { welcome: { enabled: false } } },
   }
 }
 

@@ -55,7 +55,7 @@ export interface App {
 export function createApp(options: AppOptions): App {
   const settings = new LiveConfig(options.config, options.configPath)
   const config = () => settings.current
-  const log = options.log ?? createLogger(() => config().logging.level)
+  const log = options.log ?? createLogger(() => config().logging)
   // Checked before anything opens: a missing or bad certificate is a ConfigError.
   const tlsAt = tlsPaths(config(), options.configPath)
   const tls = tlsAt && loadTls(tlsAt)
@@ -156,7 +156,6 @@ export function createApp(options: AppOptions): App {
   const modlogPruning = setInterval(pruneModlog, 86_400_000)
   background.push({ stop: () => clearInterval(modlogPruning) })
   background.push(new BackupSchedule(store, settings, dirname(options.databasePath), log))
-  log.info(`originchats listening on ${server.hostname}:${server.port}`)
   background.push(plugins)
   void plugins.start()
   plugins.emit('server_start', null, {})

@@ -7,6 +7,8 @@ import { serve } from './cli/serve.ts'
 import { setup, SETUP_FLAGS } from './cli/setup.ts'
 import { userCommand } from './cli/user.ts'
 import { ConfigError } from './config/load.ts'
+import { PROTOCOL_VERSION } from './net/handshake.ts'
+import { closest } from './suggest.ts'
 import { DATABASE_FILE } from './store/sqlite/index.ts'
 
 const HELP = `originchats ${pkg.version} — an OriginChats chat server
@@ -17,7 +19,8 @@ Usage:
   originchats import <upstream-folder> [--config FILE] [--data DIR]
   originchats backup <file-or-folder> [--config FILE] [--data DIR]
   originchats user list | roles USER add|remove ROLE | password USER | ban|unban USER
-  originchats --help | --version
+  originchats version | --version
+  originchats --help
 
 setup     Ask for the server's settings (Enter keeps the [value]), write config.json, create
           the data folder and database, and print the command that starts the server.
@@ -60,12 +63,21 @@ user      Manage accounts without a client. While a server runs on the data fold
           a local account's name or a user ID. \`password\` reads the new password from standard
           input (not echoed at a terminal). Recorded in the moderation log.
   --config, --data  as for serve
+
+version   Print this program's version (${pkg.version}). It is not the protocol version that
+          clients see in the handshake (${PROTOCOL_VERSION}), nor service.version of config.json (ignored).
+
+Exit status: 0 done, 1 failed (an unknown command or option, a missing value: one line on stderr).
 `
 
 type Values = Record<string, string | boolean | undefined>
+type Flags = Record<string, { type: 'string' | 'boolean'; short?: string }>
 
-/** Each subcommand: its own flags (besides the shared ones) and what it runs. */
-const COMMANDS: Record<string, { flags: Record<string, { type: 'string' | 'boolean' }>; run(values: Values, args: string[]): Promise<number> }> = {
+/** Flags every subcommand accepts. */
+const GLOBAL_FLAGS: Flags = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } }
+
+/** Each subcommand: its own flags (besides the global ones) and what it runs. Add one here and in HELP. */
+const COMMANDS: Record<string, { flags: Flags; run(values: Values, args: string[]): Promise<number> }> = {
   setup: { flags: SETUP_FLAGS, run: (values) => setup(values) },
   serve: {
     flags: { config: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' } },
@@ -74,29 +86,61 @@ const COMMANDS: Record<string, { flags: Record<string, { type: 'string' | 'boole
   import: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => importCommand(values as { config?: string; data?: string }, args) },
   backup: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => backupCommand(values as { config?: string; data?: string }, args) },
   user: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => userCommand(values as { config?: string; data?: string }, args) },
+  version: { flags: {}, run: async () => printVersion() },
 }
 
+function printVersion(): number {
+  console.log(pkg.version)
+  return 0
+}
+
+const SEE_HELP = " (see 'originchats --help')"
+
+/** What is wrong with the flags of `argv` (unknown, missing value, value for a switch), if anything. */
+function flagProblem(argv: string[], flags: Flags, command: string | undefined): string | undefined {
+  const { tokens } = parseArgs({ args: argv, options: flags, strict: false, allowPositionals: true, tokens: true })
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue
+    const flag = flags[token.name]
+    if (!flag) {
+      const suggestion = token.rawName.startsWith('--') ? closest(token.name, Object.keys(flags)) : undefined
+      const hint = suggestion === undefined ? SEE_HELP : `; did you mean '--${suggestion}'?`
+      return `unknown option '${token.rawName}'${command === undefined ? '' : ` for '${command}'`}${hint}`
+    }
+    // As node:util would: `--config --port 1` means a forgotten value, not a config file named "--port".
+    const missing = token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))
+    if (flag.type === 'string' && missing) return `option '${token.rawName}' needs a value${SEE_HELP}`
+    if (flag.type === 'boolean' && token.value !== undefined) return `option '${token.rawName}' takes no value${SEE_HELP}`
+  }
+  return undefined
+}
+
+/**
+ * Exit status: 0 done, 1 failed (usage errors included). A usage error is one short line on
+ * stderr, never the whole help text. (`import` also exits 2 when it skipped a malformed file.)
+ */
 async function main(argv: string[]): Promise<number> {
   const name = argv.find((arg) => !arg.startsWith('-'))
   const command = name === undefined ? undefined : COMMANDS[name]
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' }, ...command?.flags },
-  })
-  if (values.version) {
-    console.log(pkg.version)
-    return 0
+  if (name !== undefined && name !== 'help' && !command) {
+    const suggestion = closest(name, [...Object.keys(COMMANDS), 'help'])
+    return usageError(`unknown command '${name}'${suggestion === undefined ? SEE_HELP : `; did you mean '${suggestion}'?`}`)
   }
-  if (values.help || name === undefined || name === 'help') {
+  const flags = { ...GLOBAL_FLAGS, ...command?.flags }
+  const problem = flagProblem(argv, flags, command && name)
+  if (problem !== undefined) return usageError(problem)
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: flags })
+  if (values.version) return printVersion()
+  if (values.help || !command) {
     console.log(HELP)
     return values.help || name === 'help' ? 0 : 1
   }
-  if (!command) {
-    console.error(`unknown command: ${name}\n\n${HELP}`)
-    return 1
-  }
   return command.run(values, positionals.slice(1))
+}
+
+function usageError(problem: string): number {
+  console.error(`originchats: ${problem}`)
+  return 1
 }
 
 main(process.argv.slice(2)).then(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBinary } from '../build.ts'
@@ -32,10 +32,18 @@ async function writeConfig(folder: string, config: unknown): Promise<string> {
   return path
 }
 
-const QUIET_CONFIG = { websocket: { host: '127.0.0.1', port: 0 }, auth_mode: 'cracked', logging: { level: 'warn' } }
+const QUIET_CONFIG = {
+  websocket: { host: '127.0.0.1', port: 0 },
+  auth_mode: 'cracked',
+  server: { owner: { name: '' } },
+  logging: { level: 'warn' },
+  plugins: { builtin: { welcome: { enabled: false } } },
+}
 
-test.concurrent('--version prints the package version', async () => {
-  expect(await run([binary, '--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' })
+test.concurrent('`version` and --version print the package version', async () => {
+  for (const args of [['version'], ['--version'], ['serve', '-v']]) {
+    expect(await run([binary, ...args])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' })
+  }
 })
 
 test.concurrent('--help explains serve and exits 0', async () => {
@@ -44,10 +52,20 @@ test.concurrent('--help explains serve and exits 0', async () => {
   expect(result.stdout).toContain('originchats serve [--config FILE] [--data DIR] [--port N]')
 })
 
-test.concurrent('an unknown command fails', async () => {
-  const result = await run([binary, 'frobnicate'])
-  expect(result.code).not.toBe(0)
-  expect(result.stderr).toContain('unknown command: frobnicate')
+test.concurrent('unknown commands and options, and missing values, fail with one line on stderr', async () => {
+  const failures: Record<string, string> = {
+    frobnicate: "unknown command 'frobnicate' (see 'originchats --help')",
+    sever: "unknown command 'sever'; did you mean 'serve'?",
+    'serve --foo': "unknown option '--foo' for 'serve' (see 'originchats --help')",
+    'serve --conifg x.json': "unknown option '--conifg' for 'serve'; did you mean '--config'?",
+    '--foo': "unknown option '--foo' (see 'originchats --help')",
+    'serve --config': "option '--config' needs a value (see 'originchats --help')",
+    'backup --data --config c.json copy.db': "option '--data' needs a value (see 'originchats --help')",
+    'setup --yes=no': "option '--yes' takes no value (see 'originchats --help')",
+  }
+  for (const [args, message] of Object.entries(failures)) {
+    expect({ args, ...(await run([binary, ...args.split(' ')])) }).toEqual({ args, code: 1, stdout: '', stderr: `originchats: ${message}\n` })
+  }
 })
 
 test.concurrent('serve refuses an invalid config.json and names every bad key', async () => {
@@ -64,15 +82,51 @@ test.concurrent('without config.json the binary runs on the built-in default con
   const folder = await tempDir('empty')
   const data = join(folder, 'data')
   await using server = await ServerProcess.start([binary, 'serve', '--port', '0', '--data', data], folder)
-  expect(server.lines[0]).toContain('using the built-in default configuration')
+  expect(server.lines[0]).toMatch(
+    new RegExp(`^\\S+ INFO  config: built-in default configuration \\(no ${join(folder, 'config.json')}\\); auth mode: cracked; no owner configured$`),
+  )
   expect(server.version).toBe(pkg.version)
   expect(server.dataDir).toBe(data)
   await using client = await TestClient.connect(server.url)
   // The shipped config.json is what the binary falls back to.
   expect(client.handshake.val.server.name).toBe('My OriginChats Server')
+  // Its welcome plugin is on and names a local account by the name it registered.
+  await authenticate(client, { cmd: 'register', username: 'Alice', password: 'hunter22' })
+  expect((await client.next('message_new', (p) => p.message.user === 'originChats')).message.content).toBe('Welcome alice! Thanks for joining the server.')
   server.signal('SIGTERM')
   expect(await server.exited).toBe(0)
   expect(await Bun.file(join(data, DATABASE_FILE)).exists()).toBe(true)
+})
+
+test.concurrent('serve with logging.format json: every line one object; unknown keys and plugin build errors are logged', async () => {
+  const folder = await tempDir('json')
+  await mkdir(join(folder, 'plugins'))
+  await Bun.write(join(folder, 'plugins', 'typo.ts'), 'export const getInfo = () => ({ handles: [] })\nexport function on_x( {\n  return 1\n}\n')
+  const config = await writeConfig(folder, {
+    websocket: { host: '127.0.0.1', port: 0, prot: 1 },
+    auth_mode: 'rotur',
+    server: { owner: { name: 'alice' } },
+    logging: { format: 'json' },
+    plugins: { builtin: { welcom: { enabled: true } } },
+  })
+  const data = join(folder, 'data')
+  await using server = await ServerProcess.start([binary, 'serve', '--config', config, '--data', data], folder)
+  expect(server.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/)
+  server.signal('SIGTERM')
+  expect(await server.exited).toBe(0)
+
+  const parse = (text: string) => text.trimEnd().split('\n').map((line) => JSON.parse(line) as { time: string; level: string; msg: string; [field: string]: unknown })
+  const out = parse(server.lines.join('\n'))
+  for (const line of out) expect(new Date(line.time).toISOString()).toBe(line.time)
+  expect(out[0]).toEqual({ time: expect.any(String), level: 'info', msg: `config: ${config}; auth mode: rotur; owner: "alice" (Rotur account)`, config, auth_mode: 'rotur', owner: 'alice' })
+  expect(out.map((line) => line.msg)).toContain(`originchats ${pkg.version} serving on ${server.url} (data: ${data})`)
+  expect(out.slice(-2).map((line) => line.msg)).toEqual(['SIGTERM received, shutting down', 'originchats stopped'])
+  const typo = `${join(folder, 'plugins', 'typo.ts')}:3:10: Expected "}" but found "1" (line: "  return 1")`
+  expect(parse(server.stderr)).toEqual([
+    { time: expect.any(String), level: 'warn', msg: `${config}: websocket.prot: unknown key; did you mean 'port'?` },
+    { time: expect.any(String), level: 'warn', msg: `${config}: plugins.builtin.welcom: unknown key; did you mean 'welcome'?` },
+    { time: expect.any(String), level: 'error', msg: expect.stringContaining(`plugin "typo" failed to load: ${typo}`), plugin: 'typo', error: expect.stringContaining(typo) },
+  ])
 })
 
 test.concurrent('serve: messages are stored, SIGTERM closes clients with 1001, and a restart keeps them', async () => {
@@ -85,6 +139,11 @@ test.concurrent('serve: messages are stored, SIGTERM closes clients with 1001, a
     await using server = await ServerProcess.start(command, folder)
     expect(server.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/)
     expect(server.port).toBeGreaterThan(0)
+    // Start-up lines show even at logging.level "warn".
+    expect(server.lines.slice(0, 2).map((line) => line.replace(/^\S+ INFO  /, ''))).toEqual([
+      `config: ${config}; auth mode: cracked; no owner configured`,
+      `originchats ${pkg.version} serving on ${server.url} (data: ${data})`,
+    ])
     const client = await TestClient.connect(server.url)
     const ready = await authenticate(client, { cmd: 'register', username: 'alice', password: 'hunter22' })
     expect(ready.user.username).toBe('USR:local_alice')

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts'
+import { quote, type Logger } from '../log.ts'
 import type { ModlogEntry, ModlogRepo } from '../store/types.ts'
 
 /** Which modlog category each action belongs to (data.md §11). */
@@ -59,6 +60,26 @@ export async function record(modlog: ModlogRepo, config: Config, actor: { id: st
     timestamp: now / 1000,
   }
   await modlog.insert(entry)
+}
+
+/**
+ * One info line per action, whether or not the modlog is enabled:
+ * `moderation: "alice" user_ban "bob" {"reason":"spam"}` (actor, action, target, details).
+ */
+export function logAction(log: Logger, actor: { id: string; username: string }, audit: Audit) {
+  const target = audit.target_name ?? audit.target_id
+  const details = audit.details && Object.keys(audit.details).length > 0 ? audit.details : undefined
+  const parts = ['moderation:', quote(actor.username), audit.action]
+  if (target != null) parts.push(quote(target))
+  if (details) parts.push(JSON.stringify(details))
+  log.info(parts.join(' '), {
+    actor: actor.username,
+    actor_id: actor.id,
+    action: audit.action,
+    target: target ?? null,
+    target_id: audit.target_id ?? null,
+    details: details ?? {},
+  })
 }
 
 /** Drops entries older than their category's retention (`modlog.retention`, days). */

@@ -35,13 +35,13 @@ function parse(args: string[]): AdminRequest | undefined {
 /**
  * `originchats user …`: through the running server when one holds the data folder (its
  * sessions follow at once: a ban disconnects, a role change resubscribes), else on the database
- * directly. Exit codes: 0 done, 1 refused or failed, 2 usage.
+ * directly. Exit code 0 when done, 1 when refused, failed or misused.
  */
 export async function userCommand(options: UserOptions, args: string[]): Promise<number> {
   const request = parse(args)
   if (!request) {
     console.error(USER_USAGE)
-    return 2
+    return 1
   }
   if (request.op === 'password') {
     const password = await readSecret(`New password for ${request.user}: `)

@@ -42,6 +42,11 @@ function failAttempt(ctx: Context, account: string | undefined, message: string)
   return failPlain(message)
 }
 
+function refuseBanned(ctx: Context, user: UserRecord): never {
+  ctx.log.info(`connection ${ctx.session.id} sign-in as ${quote(user.username)} from ${ctx.session.address} refused: banned`)
+  return failPlain(E.banned)
+}
+
 function newRecord(ctx: Context, id: string, username: string): UserRecord {
   const { roles, ...extra } = structuredClone(ctx.config.DB.users.default)
   return { id, username, roles: [...roles], status: { status: 'online', text: '' }, extra }
@@ -62,7 +67,7 @@ async function finishLogin(ctx: Context, id: string, cracked: boolean, isNew: bo
     return { ...owner, validator }
   })
   if (!saved) return failPlain(E.userNotFound)
-  if (isBanned(saved.roles)) failPlain(E.banned)
+  if (isBanned(saved.roles)) refuseBanned(ctx, saved)
   if (revoked) {
     ctx.log.warn(`${quote(saved.username)} lost the owner role: server.owner.name names another account`)
     const details = { roles: saved.roles, reason: 'server.owner.name names another account' }
@@ -100,7 +105,7 @@ export const auth = defineGuestCommand({
       return failAttempt(ctx, identity.username, E.invalidAuth)
     }
     let user = await ctx.store.users.get(identity.id)
-    if (user && isBanned(user.roles)) failPlain(E.banned)
+    if (user && isBanned(user.roles)) refuseBanned(ctx, user)
     const isNew = !user
     if (!user) {
       user = newRecord(ctx, identity.id, identity.username)

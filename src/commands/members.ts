@@ -1,7 +1,6 @@
 import { Type as T } from '@sinclair/typebox'
 import { normalizeName, skeleton, usernameError } from '../auth/names.ts'
 import { isBanned, userManagementError } from '../auth/permissions.ts'
-import { quote } from '../log.ts'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type UserContext } from '../protocol/command.ts'
 import { E, fail } from '../protocol/errors.ts'
@@ -88,7 +87,6 @@ export const userUpdate = defineCommand({
     // Live connections keep the name they announce when they close.
     for (const session of ctx.hub.sessionsOf(updated.id)) if (session.user) session.user.username = updated.username
     const nickname = updated.nickname ?? null
-    ctx.log.info(`${quote(ctx.user.username)} updated user ${quote(target.username)}`)
     return {
       // Upstream broadcasts before it returns the reply.
       announce: [{ topic: topics.users, packet: { cmd: 'user_updated', user_id: updated.id, username: updated.username, nickname } }],
@@ -113,7 +111,6 @@ export const userDelete = defineCommand({
       if (owners.length <= 1) fail('Cannot delete the last owner')
     }
     await ctx.store.users.delete(target.id)
-    ctx.log.info(`${quote(ctx.user.username)} deleted user ${quote(target.username)}`)
     return {
       reply: { cmd: 'user_delete', user: target.username, deleted: true },
       publish: [{ topic: topics.users, packet: { cmd: 'user_leave', username: target.username } }],

@@ -16,7 +16,6 @@ export const pluginsReload = defineCommand({
   async run(ctx, p) {
     const name = p.plugin || undefined
     if (!(await ctx.plugins.reload(name))) fail(`Failed to reload plugin '${name}'`)
-    ctx.log.info(`${ctx.user.username} reloaded ${name === undefined ? 'all plugins' : `plugin ${name}`}`)
     return {
       reply: { cmd: 'plugins_reload', val: name === undefined ? 'All plugins reloaded successfully' : `Plugin '${name}' reloaded successfully` },
       audit: [{ action: 'plugins_reload', details: { plugin: name ?? 'all' } }],

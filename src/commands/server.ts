@@ -45,7 +45,6 @@ export const serverUpdate = defineCommand({
         else server[field] = value
       }
     })
-    ctx.log.info(`${ctx.user.username} updated the server details: ${JSON.stringify(updates)}`)
     return {
       reply: { cmd: 'server_update', ...ctx.services.assets.info(ctx.services.settings.current) },
       audit: [{ action: 'server_update', details: updates }],

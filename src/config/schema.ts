@@ -3,7 +3,8 @@ import { Type as T, type Static } from '@sinclair/typebox'
 /**
  * The whole of config.json. Every key the server reads has its default here, so a partial
  * file (or an upstream OriginChats config.json) loads unchanged. Unknown keys are kept:
- * `server` and `limits` are echoed verbatim in the handshake, as upstream does.
+ * `server` and `limits` are echoed verbatim in the handshake, as upstream does. Upstream keys
+ * this server accepts without reading them (`service.*` among them) are listed in known-keys.ts.
  */
 const Open = { additionalProperties: true, default: {} } as const
 
@@ -82,7 +83,6 @@ export const Config = T.Object(
       },
       Open,
     ),
-    service: T.Object({ name: T.String({ default: 'OriginChats' }), version: T.String({ default: '1.0.0' }) }, Open),
     server: T.Object(
       {
         name: T.String({ default: 'My OriginChats Server' }),
@@ -165,6 +165,8 @@ export const Config = T.Object(
         level: T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
           default: 'info',
         }),
+        /** `text`: time, level, message per line. `json`: one object per line, for log collectors. */
+        format: T.Union([T.Literal('text'), T.Literal('json')], { default: 'text' }),
       },
       Open,
     ),
@@ -182,14 +184,14 @@ export const Config = T.Object(
           {
             welcome: T.Object(
               {
-                enabled: T.Boolean({ default: false }),
+                enabled: T.Boolean({ default: true }),
                 channel: T.String({ default: 'general' }),
                 message: T.String({ default: 'Welcome {username}! Thanks for joining the server.' }),
                 first_time_only: T.Boolean({ default: true }),
               },
               Open,
             ),
-            commands: T.Object({ enabled: T.Boolean({ default: false }) }, Open),
+            commands: T.Object({ enabled: T.Boolean({ default: true }) }, Open),
           },
           Open,
         ),

@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import type { Logger } from '../log.ts'
+import { unknownKeys } from './known-keys.ts'
 import type { LiveConfig } from './live.ts'
 import { ConfigError, parseConfig } from './load.ts'
 import type { Config } from './schema.ts'
@@ -101,7 +102,8 @@ export interface ConfigWatchOptions {
 /**
  * Live reload of config.json: each save that changes the configuration is parsed and applied
  * once; a save that is not valid JSON or fails the schema leaves the running configuration in
- * force and logs one warning line naming the problem.
+ * force and logs one warning line naming the problem. A key this server does not know is warned
+ * about in the save that adds it.
  */
 export function watchConfig(path: string, { settings, log, report, settleMs }: ConfigWatchOptions): { stop(): Promise<void> } {
   /** The text last acted on, so repeated events for one save neither re-apply nor re-warn. */
@@ -142,6 +144,8 @@ export function watchConfig(path: string, { settings, log, report, settleMs }: C
     if (Bun.deepEquals(next, previous, true)) return 'unchanged'
     const pending = RESTART_ONLY.filter((key) => !Bun.deepEquals(at(next, key), at(previous, key)))
     if (pending.length > 0) log.warn(`${path}: ${pending.join(', ')} changed; restart the server to apply ${pending.length > 1 ? 'them' : 'it'}`)
+    const known = new Set(unknownKeys(previous))
+    for (const problem of unknownKeys(next)) if (!known.has(problem)) log.warn(`${path}: ${problem}`)
     settings.apply(next)
     log.info(`${path}: configuration reloaded`)
     return 'applied'

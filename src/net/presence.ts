@@ -1,6 +1,6 @@
 import { isBanned } from '../auth/permissions.ts'
 import type { Bus } from '../bus/types.ts'
-import type { Logger } from '../log.ts'
+import { quote, type Logger } from '../log.ts'
 import type { Context, Login } from '../protocol/command.ts'
 import { E, authError } from '../protocol/errors.ts'
 import { readyUser, userSummary, withoutSecrets } from '../views/user.ts'
@@ -44,12 +44,12 @@ export class Presence {
       this.bus.publish(topics.users, { cmd: 'user_connect', user: summary })
       ctx.plugins.emit('user_connect', session, event)
     }
-    this.log.info(`connection ${session.id} authenticated as ${user.username}${isNew ? ' (new account)' : ''}`)
+    this.log.info(`connection ${session.id} authenticated as ${quote(user.username)}${isNew ? ' (new account)' : ''}`)
   }
 
   closed(session: Session, code: number) {
     const gone = this.hub.closed(session)
     if (gone) this.bus.publish(topics.users, { cmd: 'user_disconnect', username: gone.username })
-    this.log.info(`connection ${session.id} closed (${code})${session.user ? ` user ${session.user.username}` : ''}`)
+    this.log.info(`connection ${session.id} closed (${code})${session.user ? ` user ${quote(session.user.username)}` : ''}`)
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, watch, type FSWatcher } f
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path'
 import type { LiveConfig } from '../config/live.ts'
 import type { Config } from '../config/schema.ts'
-import type { Logger } from '../log.ts'
+import { quote, type Logger } from '../log.ts'
 import type { Session } from '../net/session.ts'
 import { connectionOf, createPluginApi, type PluginApi, type PluginHandler, type ServerAccess } from './api.ts'
 import { commandsPlugin } from './builtin/commands.ts'
@@ -82,6 +82,23 @@ export function pluginsDir(config: Config, configPath: string | undefined): stri
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
+ * Why importing a plugin file failed. A syntax error arrives as Bun's BuildMessage (several as an
+ * AggregateError of them), a missing import as a ResolveMessage; their positions become
+ * `file:line:column: message (line: "…")`, as a compiler prints them.
+ */
+function importErrorText(error: unknown): string {
+  const parts = error instanceof AggregateError ? error.errors : [error]
+  if (parts.length === 0 || !parts.every((part) => part instanceof BuildMessage || part instanceof ResolveMessage)) return message(error)
+  return parts
+    .map(({ message: text, position }: BuildMessage | ResolveMessage) => {
+      if (!position) return text
+      const line = position.lineText.trim() === '' ? '' : ` (line: ${quote(position.lineText)})`
+      return `${position.file}:${position.line}:${position.column}: ${text}${line}`
+    })
+    .join('; ')
+}
+
+/**
  * Loads built-in plugins and the plugins folder, delivers events, and reloads on request or when
  * a plugin file changes. Handlers never run inside `emit`: each is scheduled on its own, errors
  * are reported, and a handler still pending after `plugins.handler_timeout_ms` is reported as
@@ -99,6 +116,8 @@ export class PluginManager implements PluginRegistry {
   private watcher: FSWatcher | undefined
   private watchedDir: string | undefined
   private readonly debounce = new Map<string, Timer>()
+  /** Handlers in progress and not yet given up on. */
+  private readonly running = new Set<Promise<void>>()
   private version = 0
   private stopped = false
   /** Settles once the first load (built-ins and the folder) is complete. */
@@ -130,6 +149,8 @@ export class PluginManager implements PluginRegistry {
     for (const timer of this.debounce.values()) clearTimeout(timer)
     this.debounce.clear()
     await this.chain
+    // Handlers still at work finish first (each within its timeout): none writes after the database closed.
+    await Promise.all(this.running)
     for (const plugin of this.plugins.values()) await this.unload(plugin)
     this.plugins.clear()
   }
@@ -175,7 +196,7 @@ export class PluginManager implements PluginRegistry {
     const payload = structuredClone(data)
     const conn = connectionOf(this.server, session)
     const failed = (error: unknown) => {
-      this.server.log.error(`plugin ${plugin.name}: on_${event} failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`)
+      this.server.log.error(`plugin ${quote(plugin.name)}: on_${event} failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`)
       this.report({ type: 'handler_failed', plugin: plugin.name, event, error: message(error) })
     }
     // A microtask, so even a synchronous handler runs after the caller's own work.
@@ -184,18 +205,25 @@ export class PluginManager implements PluginRegistry {
         if (plugin.required.length > 0 && !(await this.admits(plugin.required, session))) return
         await handler(conn, payload, plugin.api)
       }
-      let settled = false
+      // Settles when the handler does, or when it is given up on; `stop` waits for it.
+      const waited = Promise.withResolvers<void>()
+      this.running.add(waited.promise)
+      const release = () => {
+        this.running.delete(waited.promise)
+        waited.resolve()
+      }
       const timer = setTimeout(() => {
-        if (settled) return
-        this.server.log.warn(`plugin ${plugin.name}: on_${event} still running after ${this.timeoutMs()} ms; no longer waiting for it`)
+        if (!this.running.has(waited.promise)) return
+        release()
+        this.server.log.warn(`plugin ${quote(plugin.name)}: on_${event} still running after ${this.timeoutMs()} ms; no longer waiting for it`)
         this.report({ type: 'handler_timeout', plugin: plugin.name, event })
       }, this.timeoutMs())
       timer.unref?.()
       run()
         .catch(failed)
         .finally(() => {
-          settled = true
           clearTimeout(timer)
+          release()
         })
     })
   }
@@ -254,7 +282,7 @@ export class PluginManager implements PluginRegistry {
       const name = file.slice(0, -extname(file).length)
       const existing = this.plugins.get(name)
       if (existing && existing.source !== 'builtin') {
-        this.server.log.warn(`plugin ${name}: ${file} skipped, ${existing.source} has the same name`)
+        this.server.log.warn(`plugin ${quote(name)}: ${quote(file)} skipped, ${existing.source} has the same name`)
         continue
       }
       const loaded = await this.loadFile(name, join(dir, file))
@@ -272,19 +300,25 @@ export class PluginManager implements PluginRegistry {
     try {
       return await this.build(name, 'builtin', builtin.create(this.server))
     } catch (error) {
-      return this.failed(name, error)
+      return this.failed(name, message(error))
     }
   }
 
   private async loadFile(name: string, path: string): Promise<Loaded | undefined> {
-    if (RESERVED.has(name)) return this.failed(name, new Error(`'${name}' is a reserved name (a key of the plugins config)`))
+    if (RESERVED.has(name)) return this.failed(name, `'${name}' is a reserved name (a key of the plugins config)`)
+    // A new query string per load: the runtime caches modules by specifier, so this is a fresh copy.
+    // (A plain path: with a file: URL Bun ignores the query and returns the cached module.)
+    const specifier = `${path}?v=${++this.version}`
+    let module: PluginModule
     try {
-      // A new query string per load: the runtime caches modules by specifier, so this is a fresh copy.
-      // (A plain path: with a file: URL Bun ignores the query and returns the cached module.)
-      const module = (await import(`${path}?v=${++this.version}`)) as PluginModule
+      module = (await import(specifier)) as PluginModule
+    } catch (error) {
+      return this.failed(name, importErrorText(error).replaceAll(specifier, path))
+    }
+    try {
       return await this.build(name, path, module)
     } catch (error) {
-      return this.failed(name, error)
+      return this.failed(name, message(error))
     }
   }
 
@@ -293,9 +327,9 @@ export class PluginManager implements PluginRegistry {
     this.server.log.error(`plugins could not be loaded: ${message(error)}`)
   }
 
-  private failed(name: string, error: unknown): undefined {
-    this.server.log.error(`plugin ${name} failed to load: ${message(error)}`)
-    this.report({ type: 'load_failed', plugin: name, error: message(error) })
+  private failed(name: string, reason: string): undefined {
+    this.server.log.error(`plugin ${quote(name)} failed to load: ${reason}`, { plugin: name, error: reason })
+    this.report({ type: 'load_failed', plugin: name, error: reason })
     return undefined
   }
 
@@ -342,7 +376,7 @@ export class PluginManager implements PluginRegistry {
     const previous = this.plugins.get(next.name)
     if (previous) await this.unload(previous)
     this.plugins.set(next.name, next)
-    this.server.log.info(`plugin ${next.name} loaded from ${next.source}`)
+    this.server.log.info(`plugin ${quote(next.name)} loaded from ${next.source}`)
     this.report({ type: 'loaded', plugin: next.name, source: next.source })
   }
 
@@ -351,17 +385,18 @@ export class PluginManager implements PluginRegistry {
     try {
       await this.bounded(Promise.resolve(plugin.cleanup()), 'cleanup')
     } catch (error) {
-      this.server.log.error(`plugin ${plugin.name}: cleanup failed: ${message(error)}`)
+      this.server.log.error(`plugin ${quote(plugin.name)}: cleanup failed: ${message(error)}`)
     }
   }
 
   private prefixed(name: string): Logger {
     const log = this.server.log
+    const prefix = `plugin ${quote(name)}:`
     return {
-      debug: (line) => log.debug(`plugin ${name}: ${line}`),
-      info: (line) => log.info(`plugin ${name}: ${line}`),
-      warn: (line) => log.warn(`plugin ${name}: ${line}`),
-      error: (line) => log.error(`plugin ${name}: ${line}`),
+      debug: (line, fields) => log.debug(`${prefix} ${line}`, fields),
+      info: (line, fields) => log.info(`${prefix} ${line}`, fields),
+      warn: (line, fields) => log.warn(`${prefix} ${line}`, fields),
+      error: (line, fields) => log.error(`${prefix} ${line}`, fields),
     }
   }
 
@@ -398,7 +433,7 @@ export class PluginManager implements PluginRegistry {
       if (current?.source !== path) return
       await this.unload(current)
       this.plugins.delete(name)
-      this.server.log.info(`plugin ${name} unloaded (${file} removed)`)
+      this.server.log.info(`plugin ${quote(name)} unloaded (${quote(file)} removed)`)
       this.report({ type: 'unloaded', plugin: name })
       // A removed file that stood in for a built-in gives the built-in back.
       if (this.builtins.find((b) => b.name === name)?.enabled(this.server.config())) {
@@ -408,7 +443,7 @@ export class PluginManager implements PluginRegistry {
       return
     }
     if (current && current.source !== 'builtin' && current.source !== path) {
-      this.server.log.warn(`plugin ${name}: ${file} ignored, ${current.source} has the same name`)
+      this.server.log.warn(`plugin ${quote(name)}: ${quote(file)} ignored, ${current.source} has the same name`)
       return
     }
     const next = await this.loadFile(name, path)

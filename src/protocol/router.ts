@@ -1,14 +1,14 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { TSchema } from '@sinclair/typebox'
 import type { Bus } from '../bus/types.ts'
-import { record } from '../audit/modlog.ts'
+import { logAction, record } from '../audit/modlog.ts'
 import { hasPermission, isBanned } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
 import type { Store } from '../store/types.ts'
 import type { Config } from '../config/schema.ts'
 import type { PluginRegistry } from '../plugins/registry.ts'
 import { visibleChannels } from '../views/channels.ts'
-import type { Logger } from '../log.ts'
+import { quote, type Logger } from '../log.ts'
 import { CloseCode, type Hub } from '../net/hub.ts'
 import type { Session } from '../net/session.ts'
 import type { AnyCommand, Context, Effects, UserContext } from './command.ts'
@@ -108,12 +108,12 @@ export class Router {
       if (error instanceof RateLimited) return { send: withListener(error.packet, listener), cmd: spec.cmd }
       if (error instanceof Banned) return { send: disconnectPacket(BANNED_REASON), close: true, cmd: spec.cmd }
       if (error instanceof ProtocolError) {
-        if (authed) this.deps.log.debug(`${spec.cmd} by ${session.user!.username} refused: ${error.message}`)
-        else this.deps.log.info(`connection ${session.id} ${spec.cmd} failed: ${error.message}`)
+        if (authed) this.deps.log.debug(`${spec.cmd} by ${quote(session.user!.username)} refused: ${quote(error.message)}`)
+        else this.deps.log.debug(`connection ${session.id} ${spec.cmd} failed: ${quote(error.message)}`)
         const src = error.withSource ? spec.cmd : undefined
         return { send: authed ? withListener(errorPacket(error.message, src), listener) : authError(error.message), cmd: spec.cmd }
       }
-      this.deps.log.error(`${spec.cmd} failed for ${session.user?.username ?? `connection ${session.id}`}: ${(error as Error)?.stack ?? error}`)
+      this.deps.log.error(`${spec.cmd} failed for ${session.user ? quote(session.user.username) : `connection ${session.id}`}: ${(error as Error)?.stack ?? error}`)
       return { send: authed ? withListener(errorPacket(E.internal, spec.cmd), listener) : authError(E.internal), cmd: spec.cmd }
     }
   }
@@ -222,7 +222,12 @@ export class Router {
     if (effects.channelsChanged) await this.pushChannelLists(hub.onlineUserIds())
     else if (effects.refreshAccess) await this.pushChannelLists(effects.refreshAccess)
     for (const { userId, packet } of effects.disconnect ?? []) hub.disconnectUser(userId, packet)
-    if (by.actor) for (const audit of effects.audit ?? []) await record(store.modlog, by.config, by.actor, audit)
+    if (by.actor) {
+      for (const audit of effects.audit ?? []) {
+        logAction(this.deps.log, by.actor, audit)
+        await record(store.modlog, by.config, by.actor, audit)
+      }
+    }
     for (const { name, data } of effects.events ?? []) by.plugins.emit(name, by.session, data)
   }
 

@@ -4,6 +4,12 @@ import type { RoleRecord, UserRecord } from '../store/types.ts'
 
 export const isCracked = (user: UserRecord) => user.id.startsWith(LOCAL_PREFIX)
 
+/**
+ * The name people know a user by: the nickname when set (a local account's is the name it
+ * registered with; its username is `USR:local_<name>`), else the username.
+ */
+export const displayName = (user: Pick<UserRecord, 'username' | 'nickname'>) => user.nickname?.trim() || user.username
+
 /** `user_connect` / `user_join` / `user_roles_get` form. */
 export function userSummary(user: UserRecord, roles: ReadonlyMap<string, RoleRecord>) {
   return { username: user.username, roles: user.roles, color: colorOf(user.roles, roles) }

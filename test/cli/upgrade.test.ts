@@ -55,7 +55,8 @@ test.concurrent('serve and import refuse a database from a newer binary in one l
   const refusal =
     `originchats: ${join(data, DATABASE_FILE)} has database schema version ${LATEST + 1}, but this originchats knows versions up to ${LATEST}: ` +
     'it was upgraded by a newer originchats. Run that newer binary, or restore a backup made before the upgrade.\n'
-  expect(await run(cli('serve'))).toEqual({ code: 1, stdout: '', stderr: refusal })
+  // serve has only said which configuration it read when it meets the database.
+  expect(await run(cli('serve'))).toEqual({ code: 1, stdout: expect.not.stringContaining('serving on'), stderr: refusal })
   const upstream = join(folder, 'upstream')
   await Bun.write(join(upstream, 'db', 'users.json'), '{}')
   expect(await run(cli('import', upstream))).toEqual({ code: 1, stdout: '', stderr: refusal })

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import type { TestClient } from '../helpers/client.ts'
+import { LogRecorder } from '../helpers/log.ts'
 import { startServer, type TestServer } from '../helpers/server.ts'
 
 const ONLINE = { status: 'online', text: '' }
@@ -548,5 +549,27 @@ describe('per-address limits', () => {
     expect(await Promise.all(pongs)).toEqual(Array.from({ length: 20 }, (_, i) => ({ cmd: 'pong', val: 'pong', listener: `p${i}` })))
     const readies = await Promise.all(flooders.map((c) => c.next('ready')))
     expect(readies.map((r) => r.user.nickname).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `flood${i}`).sort())
+  })
+})
+
+describe('the log', () => {
+  test.concurrent('failed and refused sign-ins name the account, quoted', async () => {
+    const recorder = new LogRecorder()
+    await using server = await startServer({ logging: { level: 'info' } }, recorder.log)
+    await (await server.register('alice', 'secret123')).close()
+    const client = await server.connect()
+    client.send({ cmd: 'login', username: 'alice', password: 'wrong-password' })
+    await client.next('auth_error')
+    client.send({ cmd: 'login', username: 'ghost\nINFO  forged', password: 'wrong-password' })
+    await client.next('auth_error')
+    await server.setRoles('USR:local_alice', ['banned', 'user'])
+    client.send({ cmd: 'login', username: 'alice', password: 'secret123' })
+    await client.next('auth_error')
+    const signIns = recorder.lines.filter((line) => line.includes('sign-in as'))
+    expect(signIns).toEqual([
+      expect.stringMatching(/sign-in as "USR:local_alice" from \S+ failed: Invalid password$/),
+      expect.stringMatching(/sign-in as "USR:local_ghost\\ninfo  forged" from \S+ failed: User not found$/),
+      expect.stringMatching(/sign-in as "USR:local_alice" from \S+ refused: banned$/),
+    ])
   })
 })

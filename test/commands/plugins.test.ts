@@ -5,9 +5,14 @@ const OWNER_ONLY = { cmd: 'error', val: "Access denied: 'owner' role required" }
 
 test.concurrent('plugins_list gives the owner an object keyed by plugin name', async () => {
   await using server = await startServer()
+  await server.app.plugins.ready
   const owner = await server.login('owner')
   const alice = await server.login('alice')
-  expect(await owner.request({ cmd: 'plugins_list' })).toEqual({ cmd: 'plugins_list', plugins: {} })
+  // The owner chat commands are built in and on by default (the test servers switch welcome off).
+  expect(await owner.request({ cmd: 'plugins_list' })).toEqual({
+    cmd: 'plugins_list',
+    plugins: { commands: { name: 'CLI Plugin', description: 'Manage your server, channels, and users through chat commands.', handles: ['new_message'] } },
+  })
   expect(await alice.error({ cmd: 'plugins_list' })).toEqual(OWNER_ONLY)
 })
 

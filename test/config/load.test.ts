@@ -3,33 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, defaultConfig, loadConfigFile, parseConfig } from '../../src/config/load.ts'
-
-/** What upstream's setup wizard (config_builder.py DEFAULT_CONFIG) writes, indented by 4. */
-const UPSTREAM = {
-  limits: { post_content: 2000, search_results: 30 },
-  uploads: { emoji_allowed_file_types: ['gif', 'jpg', 'jpeg', 'png'] },
-  attachments: {
-    enabled: true,
-    max_size: 104857600,
-    permanent_expiration_days: 365,
-    permanent_tiers: ['pro', 'max'],
-    allowed_types: ['image/*', 'video/*', 'audio/*', 'application/pdf'],
-    uploads_per_minute: 10,
-    subscription_cache_ttl: 300,
-    max_attachments_per_user: -1,
-    free_tier_max_expiration_days: 7,
-    compression: { enabled: true, max_width: 1920, max_height: 1920, jpeg_quality: 85, webp_quality: 85, png_compression: 6 },
-  },
-  rate_limiting: { enabled: true, messages_per_minute: 60, burst_limit: 10, cooldown_seconds: 30 },
-  modlog: {
-    enabled: true,
-    retention: { default: 90, user_moderation: 365, role_management: 365, channel_management: 180, message_moderation: 90, server_management: 180 },
-  },
-  DB: { channels: 'db/channels.json', users: { file: 'db/users.json', default: { roles: ['user'] } } },
-  websocket: { host: '127.0.0.1', port: 5613 },
-  service: { name: 'OriginChats', version: '1.0.0' },
-  server: { name: 'My OriginChats Server', owner: { name: 'Admin' }, icon: 'icon.png', url: 'chat.example.com' },
-}
+import { UPSTREAM_CONFIG as UPSTREAM } from '../helpers/fixtures.ts'
 
 const dir = await mkdtemp(join(tmpdir(), 'originchats-config-'))
 afterAll(() => rm(dir, { recursive: true, force: true }))
@@ -60,12 +34,15 @@ describe('parseConfig', () => {
       rate_limiting: { enabled: false, messages_per_minute: 30, burst_limit: 5, cooldown_seconds: 60 },
       DB: { users: { default: { roles: ['user'] } } },
       websocket: { host: '127.0.0.1', port: 5613, heartbeat_seconds: 30 },
-      service: { name: 'OriginChats', version: '1.0.0' },
       server: { name: 'My OriginChats Server', owner: { name: 'Admin' } },
       auth_mode: 'rotur',
       cracked: { allow_registration: true },
       rotur: { validate_url: 'https://api.rotur.dev/validate', timeout_ms: 5000 },
+      logging: { level: 'info', format: 'text' },
+      plugins: { builtin: { welcome: { enabled: true, channel: 'general' }, commands: { enabled: true } } },
     })
+    // upstream's informational block is not this server's version: nothing fills it in.
+    expect(config).not.toHaveProperty('service')
     expect(defaultConfig()).toEqual(config)
   })
 
@@ -90,6 +67,10 @@ describe('parseConfig', () => {
     expect(config.attachments).toMatchObject({ permanent_expiration_days: 365, compression: { jpeg_quality: 85 } })
     expect((config as Record<string, any>).modlog.retention.default).toBe(90)
     expect(config.auth_mode).toBe('rotur')
+    expect((config as Record<string, unknown>).service).toEqual(UPSTREAM.service)
+    // Upstream welcomes new users and runs the owner's ! commands without a `plugins` key.
+    expect(config.plugins.builtin.welcome.enabled).toBe(true)
+    expect(config.plugins.builtin.commands.enabled).toBe(true)
   })
 
   test('one ConfigError names every bad path', () => {

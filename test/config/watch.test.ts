@@ -185,6 +185,20 @@ describe('config.json live reload', () => {
     await alice.expectNone('server_update')
   })
 
+  test.concurrent('a save that adds a key this server does not know warns once for it, suggesting the closest', async () => {
+    await using served = await serveFile()
+    const prot = `${served.path}: websocket.prot: unknown key; did you mean 'port'?`
+    await served.edit((raw) => (raw.websocket.prot = 5613))
+    expect(served.warnings).toEqual([prot])
+    // The next save keeps that key: only the key it adds is new.
+    await served.edit((raw) => {
+      raw.server.name = 'After'
+      raw.logging = { formt: 'json' }
+    })
+    expect(served.warnings).toEqual([prot, `${served.path}: logging.formt: unknown key; did you mean 'format'?`])
+    expect(served.app.settings.current.server.name).toBe('After')
+  })
+
   test.concurrent('editor save patterns reload exactly once per save', async () => {
     await using served = await serveFile()
     const alice = await served.login('alice')

@@ -113,6 +113,9 @@ test('docs/deploy.md, run as written: install, set up, serve, sign in as the own
   // The owner's local account does not exist yet: registering it, as setup said, makes the owner.
   const owner = await signIn('register')
   expect(owner.ready.user.roles).toEqual(['owner', 'user'])
+  // A new account is welcomed in #general (the built-in welcome plugin, on by default).
+  const welcome = `Welcome ${OWNER}! Thanks for joining the server.`
+  await owner.client.next('message_new', (p) => p.message.content === welcome)
   await owner.client.request({ cmd: 'message_new', channel: 'general', content: 'in the backup' })
 
   await runThrough(/ backup /)
@@ -120,13 +123,13 @@ test('docs/deploy.md, run as written: install, set up, serve, sign in as the own
   expect(copies).toEqual([expect.stringMatching(/^originchats-.+\.db$/)])
   expect(output.at(-1)).toContain(`written to ${join(backups, copies[0]!)}`)
   await owner.client.request({ cmd: 'message_new', channel: 'general', content: 'after the backup' })
-  expect(await history(owner.client)).toEqual(['in the backup', 'after the backup'])
+  expect(await history(owner.client)).toEqual([welcome, 'in the backup', 'after the backup'])
   await owner.client.close()
 
   // Restoring brings back the database as the backup had it.
   await runThrough(/systemctl start/)
   const restored = await signIn('login')
-  expect(await history(restored.client)).toEqual(['in the backup'])
+  expect(await history(restored.client)).toEqual([welcome, 'in the backup'])
   await restored.client.close()
 
   await runThrough(/systemctl start/)

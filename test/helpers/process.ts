@@ -5,8 +5,19 @@ import type { Packet, TestClient } from './client.ts'
 /** The repository root, for spawning `bun src/cli.ts`. */
 export const ROOT = join(import.meta.dir, '..', '..')
 
-/** `originchats <ver> serving on ws[s]://HOST:PORT/ (data: DIR)` — printed by `serve` once listening. */
-const SERVING = /^originchats (\S+) serving on (wss?:\/\/\S+\/) \(data: (.*)\)$/
+/** `originchats <ver> serving on ws[s]://HOST:PORT/ (data: DIR)` — logged by `serve` once listening. */
+const SERVING = /originchats (\S+) serving on (wss?:\/\/\S+\/) \(data: (.*)\)$/
+
+/** The message of a log line: the `msg` of a `logging.format: "json"` line, else the line itself. */
+export function messageOf(line: string): string {
+  if (!line.startsWith('{')) return line
+  try {
+    const parsed = JSON.parse(line) as { msg?: unknown }
+    return typeof parsed.msg === 'string' ? parsed.msg : line
+  } catch {
+    return line
+  }
+}
 
 export interface Finished {
   code: number
@@ -103,10 +114,10 @@ export class ServerProcess {
     return this.url.replace(/^ws/, 'http')
   }
 
-  /** Resolves with the first stdout line (already printed or still to come) matching `match`. */
+  /** Resolves with the first stdout line (already printed or still to come) whose message matches `match`. */
   waitFor(match: RegExp): Promise<RegExpMatchArray> {
     for (const line of this.lines) {
-      const found = line.match(match)
+      const found = messageOf(line).match(match)
       if (found) return Promise.resolve(found)
     }
     if (this.ended) return Promise.reject(new Error(`process exited without printing ${match}; stderr:\n${this.stderr}`))
@@ -144,7 +155,7 @@ export class ServerProcess {
   private line(text: string) {
     this.lines.push(text)
     for (const waiter of [...this.waiters]) {
-      const found = text.match(waiter.match)
+      const found = messageOf(text).match(waiter.match)
       if (!found) continue
       this.waiters.splice(this.waiters.indexOf(waiter), 1)
       waiter.resolve(found)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createApp, type App } from '../../src/app.ts'
 import { parseConfig } from '../../src/config/load.ts'
 import type { Config } from '../../src/config/schema.ts'
+import type { Logger } from '../../src/log.ts'
 import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
 import type { ChannelRecord } from '../../src/store/types.ts'
 import { TestClient, type Packet } from './client.ts'
@@ -45,8 +46,8 @@ function merge(base: Record<string, any>, extra: Record<string, any>): Record<st
   return out
 }
 
-/** A real server on port 0 with its own temporary data folder and its own fake Rotur. */
-export async function startServer(overrides: ConfigOverrides = {}): Promise<TestServer> {
+/** A real server on port 0 with its own temporary data folder and its own fake Rotur; `log` receives its log lines. */
+export async function startServer(overrides: ConfigOverrides = {}, log?: Logger): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'originchats-test-'))
   const rotur = startFakeRotur()
   const config = parseConfig(
@@ -58,13 +59,15 @@ export async function startServer(overrides: ConfigOverrides = {}): Promise<Test
         server: { name: 'Test Server', owner: { name: OWNER } },
         logging: { level: 'silent' },
         security: { max_connections_per_ip: 1000, auth_failures_per_minute: 1000, registrations_per_hour: 1000 },
+        // On by default, but a welcome after every first login would crowd the other tests' inboxes.
+        plugins: { builtin: { welcome: { enabled: false } } },
       },
       overrides,
     ),
   )
   const databasePath = join(dir, DATABASE_FILE)
   const clients = new Set<TestClient>()
-  let app = createApp({ config, databasePath, port: 0 })
+  let app = createApp({ config, databasePath, port: 0, log })
 
   const track = async () => {
     const client = await TestClient.connect(server.url)
@@ -110,7 +113,7 @@ export async function startServer(overrides: ConfigOverrides = {}): Promise<Test
       await Promise.all([...clients].map((c) => c.close()))
       clients.clear()
       await app.stop()
-      app = createApp({ config, databasePath, port: 0 })
+      app = createApp({ config, databasePath, port: 0, log })
       server.app = app
     },
     async stop() {

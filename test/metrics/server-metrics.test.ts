@@ -1,4 +1,5 @@
 import { expect, test } from 'bun:test'
+import pkg from '../../package.json'
 import { RawSocket } from '../helpers/raw-socket.ts'
 import { startServer, type ConfigOverrides, type TestServer } from '../helpers/server.ts'
 
@@ -57,7 +58,7 @@ test.concurrent('GET /metrics is Prometheus text with the live counts', async ()
     connections: values.get('originchats_connections'),
     authenticated: values.get('originchats_authenticated_connections'),
     online: values.get('originchats_online_users'),
-    build: values.get('originchats_build_info{version="0.1.0"}'),
+    build: values.get(`originchats_build_info{version="${pkg.version}"}`),
   }).toEqual({ connections: 4, authenticated: 3, online: 2, build: 1 })
   for (const name of ['originchats_event_loop_lag_seconds', 'originchats_uptime_seconds', 'process_resident_memory_bytes', 'process_start_time_seconds']) {
     expect(values.get(name)).toBeGreaterThanOrEqual(0)

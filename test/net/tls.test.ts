@@ -100,6 +100,8 @@ async function serveTls() {
       auth_mode: 'cracked',
       server: { name: 'Secure', owner: { name: 'owner' } },
       tls: { cert: 'cert.pem', key: 'key.pem' },
+      // Only the tests' own messages, no welcomes.
+      plugins: { builtin: { welcome: { enabled: false } } },
     }),
   )
   const lines: string[] = []

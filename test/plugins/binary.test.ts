@@ -28,7 +28,7 @@ test('the compiled binary loads plugins from the folder next to config.json, and
 
     // The folder is watched: a file dropped in while serving is loaded (the log says when).
     await Bun.write(join(owner, 'plugins', 'late.ts'), replier('Late'))
-    await server.waitFor(/plugin late loaded from /)
+    await server.waitFor(/plugin "late" loaded from /)
     alice.send({ cmd: 'message_new', channel: 'general', content: 'late?' })
     expect((await messageFrom(alice, 'Late')).message.content).toBe('Late heard USR:local_alice')
   } finally {

@@ -179,3 +179,26 @@ test.concurrent('only owner and admin commands run: others’ ! messages and unk
   // An admin cannot ban the owner.
   expect(await run(bob, '!ban owner')).toBe("❌ Error: Failed to ban user 'owner'")
 })
+
+test.concurrent('a name is a username, a local account’s name or a unique nickname; replies use display names', async () => {
+  await using server = await commandServer()
+  const owner = await server.login('owner')
+  const alice = await server.register('alice')
+  expect(await run(owner, '!ban alice')).toBe("✅ Banned user 'alice'")
+  expect(await alice.next('disconnect')).toEqual({ cmd: 'disconnect', reason: 'You have been banned from this server' })
+  expect(await run(owner, '!banned')).toBe('🚫 Banned users:\n  • alice [USR:local_alice]')
+  expect(await run(owner, '!unban ALICE')).toBe("✅ Unbanned user 'alice'")
+
+  const bob = await server.login('bob')
+  const { store } = server.app
+  await store.users.update((await store.users.getByUsername('bob'))!.id, { nickname: 'Bobby' })
+  expect(await run(owner, '!give bobby moderator')).toBe("✅ Gave role 'moderator' to 'Bobby'")
+  expect((await bob.next('user_roles_get')).roles).toEqual(['user', 'moderator'])
+  expect(await run(owner, '!users')).toBe('👥 Users:\n  • owner (owner, user)\n  • alice [USR:local_alice] (user)\n  • Bobby [bob] (user, moderator)')
+
+  // A username wins over a nickname; a nickname two users share names nobody.
+  await server.login('carol')
+  await store.users.update((await store.users.getByUsername('carol'))!.id, { nickname: 'bobby' })
+  expect(await run(owner, '!remove bob moderator')).toBe("✅ Removed role 'moderator' from 'Bobby'")
+  expect(await run(owner, '!remove bobby user')).toBe("❌ Error: User 'bobby' not found")
+})

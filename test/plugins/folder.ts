@@ -1,6 +1,7 @@
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Logger } from '../../src/log.ts'
 import type { PluginManager, PluginReport } from '../../src/plugins/loader.ts'
 import type { Packet, TestClient } from '../helpers/client.ts'
 import { startServer, type ConfigOverrides, type TestServer } from '../helpers/server.ts'
@@ -30,10 +31,14 @@ export class PluginFolder {
   }
 }
 
-/** A test server loading `folder`; resolves once the first load is complete. */
-export async function serverWith(folder: PluginFolder, overrides: ConfigOverrides = {}): Promise<TestServer> {
-  const plugins = { dir: folder.dir, ...(overrides.plugins as object | undefined) }
-  const server = await startServer({ ...overrides, plugins } as ConfigOverrides)
+/**
+ * A test server loading `folder`, with no built-in plugin unless `overrides` switch one on (so
+ * plugin lists hold the folder's plugins only); resolves once the first load is complete.
+ * `log` receives the server's log lines.
+ */
+export async function serverWith(folder: PluginFolder, overrides: ConfigOverrides = {}, log?: Logger): Promise<TestServer> {
+  const plugins = { dir: folder.dir, builtin: { commands: { enabled: false } }, ...(overrides.plugins as object | undefined) }
+  const server = await startServer({ ...overrides, plugins } as ConfigOverrides, log)
   await server.app.plugins.ready
   return server
 }

@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import * as example from '../../docs/examples/echo-plugin.ts'
 import type { PluginModule } from '../../src/plugins/loader.ts'
+import { LogRecorder } from '../helpers/log.ts'
 import type { ConfigOverrides } from '../helpers/server.ts'
 import { PluginFolder, messageFrom, nextReport, recordReports, replier, serverWith } from './folder.ts'
 
@@ -29,6 +30,28 @@ export function on_new_message() {}`,
   await owner.request({ cmd: 'plugins_reload' })
   stop()
   expect(reports.filter((r) => r.type === 'load_failed').map((r) => r.plugin).sort()).toEqual(['broken', 'noinfo'])
+})
+
+test.concurrent('a syntax error or a missing import is reported with the compiler’s messages, positions and line text', async () => {
+  await using folder = await PluginFolder.create({
+    'typo.ts': 'export const getInfo = () => ({ handles: [] })\nexport function on_new_message( {\n  return 1\n}\n',
+    'missing.ts': "import { helper } from './nowhere.ts'\nexport const getInfo = () => ({ handles: [helper()] })\n",
+  })
+  const recorder = new LogRecorder()
+  await using server = await serverWith(folder, {}, recorder.log)
+  // Bun reports both problems of typo.ts (an AggregateError of BuildMessages); the query string
+  // the loader adds to the import path is left out of the text.
+  const at = join(folder.dir, 'typo.ts')
+  const typo = `${at}:3:10: Expected "}" but found "1" (line: "  return 1"); ${at}:4:1: Expected ")" but found "}" (line: "}")`
+  const missing = `Cannot find module './nowhere.ts' imported from ${join(folder.dir, 'missing.ts')}`
+  expect(await recorder.waitFor(/plugin "typo" failed to load: /)).toEndWith(`ERROR plugin "typo" failed to load: ${typo}`)
+  expect(await recorder.waitFor(/plugin "missing" failed to load: /)).toEndWith(`ERROR plugin "missing" failed to load: ${missing}`)
+
+  const { reports, stop } = recordReports(server.app.plugins)
+  await server.app.plugins.reload()
+  stop()
+  const failures = Object.fromEntries(reports.flatMap((r) => (r.type === 'load_failed' ? [[r.plugin, r.error]] : [])))
+  expect(failures).toEqual({ typo, missing })
 })
 
 test.concurrent('a new_message plugin posts a stored reply that only the channel’s viewers receive', async () => {

@@ -31,8 +31,10 @@ test.concurrent('a new account is welcomed in #general by originChats, seen by t
       interaction: null,
     },
   })
-  expect((await owner.request({ cmd: 'plugins_list' })).plugins).toEqual({
-    welcome: { name: 'Welcome Plugin', description: 'Welcomes new users with a message in the welcome channel.', handles: ['user_join'] },
+  expect((await owner.request({ cmd: 'plugins_list' })).plugins.welcome).toEqual({
+    name: 'Welcome Plugin',
+    description: 'Welcomes new users with a message in the welcome channel.',
+    handles: ['user_join'],
   })
 })
 
@@ -62,8 +64,26 @@ test.concurrent('the welcome channel and text come from plugins.builtin.welcome'
   expect(await messageFrom(watcher, 'originChats')).toMatchObject({ channel: 'lobby', message: { content: 'Hi alice, meet alice' } })
 })
 
-test.concurrent('the welcome plugin is off unless enabled in config', async () => {
-  await using server = await startServer()
+test.concurrent('a local account is welcomed by its display name, the name it registered', async () => {
+  await using server = await welcomeServer()
+  const watcher = await server.login('watcher')
+  await welcomeOf(watcher)
+  const bob = await server.register('Bob')
+  expect(bob.ready.user.username).toBe('USR:local_bob')
+  expect(await welcomeOf(watcher)).toBe('Welcome bob! Thanks for joining the server.')
+})
+
+test.concurrent('without a plugins key in config.json, as upstream, welcome and the ! commands are on', async () => {
+  // `plugins: undefined` drops the test helper's own plugin settings: the schema defaults apply.
+  await using server = await startServer({ plugins: undefined } as ConfigOverrides)
+  await server.app.plugins.ready
+  const owner = await server.login('owner')
+  expect(await welcomeOf(owner)).toBe('Welcome owner! Thanks for joining the server.')
+  expect(Object.keys((await owner.request({ cmd: 'plugins_list' })).plugins)).toEqual(['welcome', 'commands'])
+})
+
+test.concurrent('the welcome plugin is off when config.json switches it off', async () => {
+  await using server = await startServer({ plugins: { builtin: { commands: { enabled: false } } } } as ConfigOverrides)
   await server.app.plugins.ready
   const owner = await server.login('owner')
   expect(await owner.request({ cmd: 'plugins_list' })).toEqual({ cmd: 'plugins_list', plugins: {} })

@@ -1,9 +1,12 @@
-import { colorOf, defaultChannelPermissions, isBanned, roleAssignmentError, roleManagementError, SYSTEM_ROLES } from '../../auth/permissions.ts'
-import { BANNED_REASON } from '../../protocol/errors.ts'
+import { localId } from '../../auth/local.ts'
+import { BANNED_ROLE, colorOf, defaultChannelPermissions, isBanned, roleAssignmentError, roleManagementError, SYSTEM_ROLES } from '../../auth/permissions.ts'
+import { banEffects, banUser, unbanEffects, unbanUser } from '../../commands/moderation.ts'
+import { quote } from '../../log.ts'
 import { topics } from '../../net/topics.ts'
 import type { Session } from '../../net/session.ts'
 import type { Effects } from '../../protocol/command.ts'
 import type { ChannelRecord, RoleRecord, UserRecord } from '../../store/types.ts'
+import { displayName } from '../../views/user.ts'
 import { postSystemMessage, sessionOf, type PluginConnection, type PluginEvents, type ServerAccess } from '../api.ts'
 import type { BuiltinPlugin } from '../loader.ts'
 
@@ -12,7 +15,8 @@ import type { BuiltinPlugin } from '../loader.ts'
  * `admin` whose trimmed content starts with `!` runs a command; the reply is a system message
  * from `OriginChats` in the same channel. Changes are announced like the matching protocol
  * commands (channel lists, role lists, disconnects), recorded in the modlog and fired as plugin
- * events, with the caller as actor. Unknown commands are ignored, as in latest upstream.
+ * events, with the caller as actor. Unknown commands are ignored, as in latest upstream. A user
+ * is named by username, local account name or nickname, and replies use display names.
  */
 
 const AUTHOR = 'OriginChats'
@@ -40,6 +44,22 @@ interface Command {
   run(call: Call): Promise<string>
 }
 
+/**
+ * The user a typed name means: a username (any case), then the local account `USR:local_<name>`,
+ * then the only user with that nickname (any case). A nickname several users share means none.
+ */
+async function findUser(server: ServerAccess, name: string): Promise<UserRecord | undefined> {
+  const { users } = server.store
+  const found = (await users.getByUsername(name)) ?? (await users.get(localId(name))) ?? (await users.getByUsername(localId(name)))
+  if (found) return found
+  const wanted = name.trim().toLowerCase()
+  const named = (await users.list()).filter((user) => user.nickname?.trim().toLowerCase() === wanted)
+  return named.length === 1 ? named[0] : undefined
+}
+
+/** A user in a list: the display name, and the username as well when that differs. */
+const listed = (user: UserRecord) => (displayName(user) === user.username ? user.username : `${displayName(user)} [${user.username}]`)
+
 const knownRoles = async (server: ServerAccess) => new Map((await server.store.roles.list()).map((role) => [role.name, role]))
 
 /** The `roles_list` broadcast: stored roles keyed by name (commands.md §9). */
@@ -62,26 +82,36 @@ async function rolesChanged(call: Call, user: UserRecord, roles: string[]): Prom
   }
 }
 
+/**
+ * Changes a user's roles in one atomic step on their current list (`change` returns undefined to
+ * refuse); the updated user, or undefined when refused. `banned` is never changed here: ban and
+ * unban do that.
+ */
+async function changeRoles(call: Call, target: UserRecord, change: (roles: string[]) => string[] | undefined): Promise<UserRecord | undefined> {
+  let changed = false
+  const user = await call.server.store.users.updateWith(target.id, (current) => {
+    const roles = change(current.roles)
+    if (roles === undefined) return undefined
+    changed = true
+    return { roles }
+  })
+  return changed ? user : undefined
+}
+
 const COMMANDS: Record<string, Command> = {
   ban: {
     help: 'Ban a user\n\nArguments:\n1. Username',
     async run(call) {
       const [name] = call.args
       if (!name) return error('Usage: ban <username>')
-      const target = await call.server.store.users.getByUsername(name)
+      const target = await findUser(call.server, name)
       if (!target) return error(`User '${name}' not found`)
       // Only the owner may ban an owner: an admin cannot lock the owner out.
-      if (isBanned(target.roles) || (target.roles.includes('owner') && !call.actor.roles.includes('owner'))) {
-        return error(`Failed to ban user '${name}'`)
-      }
-      await call.server.store.users.update(target.id, { roles: ['banned', ...target.roles] })
-      await call.server.apply(call.session, {
-        refreshAccess: [target.id],
-        disconnect: [{ userId: target.id, packet: { cmd: 'disconnect', reason: BANNED_REASON } }],
-        audit: [{ action: 'user_ban', target_id: target.id, target_name: target.username }],
-        events: [{ name: 'user_ban', data: { user_id: target.id, username: target.username } }],
-      })
-      return ok(`Banned user '${name}'`)
+      if (target.roles.includes('owner') && !call.actor.roles.includes('owner')) return error(`Failed to ban user '${displayName(target)}'`)
+      const banned = await banUser(call.server.store, target.id)
+      if (!banned) return error(`Failed to ban user '${displayName(target)}'`)
+      await call.server.apply(call.session, banEffects(banned))
+      return ok(`Banned user '${displayName(target)}'`)
     },
   },
   unban: {
@@ -89,16 +119,12 @@ const COMMANDS: Record<string, Command> = {
     async run(call) {
       const [name] = call.args
       if (!name) return error('Usage: unban <username>')
-      const target = await call.server.store.users.getByUsername(name)
+      const target = await findUser(call.server, name)
       if (!target) return error(`User '${name}' not found`)
-      if (!isBanned(target.roles)) return error(`Failed to unban '${name}'`)
-      await call.server.store.users.update(target.id, { roles: target.roles.filter((role) => role !== 'banned') })
-      await call.server.apply(call.session, {
-        refreshAccess: [target.id],
-        audit: [{ action: 'user_unban', target_id: target.id, target_name: target.username }],
-        events: [{ name: 'user_unban', data: { user_id: target.id, username: target.username } }],
-      })
-      return ok(`Unbanned user '${name}'`)
+      const unbanned = await unbanUser(call.server.store, target.id)
+      if (!unbanned) return error(`Failed to unban '${displayName(target)}'`)
+      await call.server.apply(call.session, unbanEffects(unbanned))
+      return ok(`Unbanned user '${displayName(target)}'`)
     },
   },
   list_banned: {
@@ -106,7 +132,7 @@ const COMMANDS: Record<string, Command> = {
     async run(call) {
       const banned = (await call.server.store.users.list()).filter((user) => isBanned(user.roles))
       if (banned.length === 0) return 'No users are currently banned'
-      return ['🚫 Banned users:', ...banned.map((user) => `  • ${user.username}`)].join('\n')
+      return ['🚫 Banned users:', ...banned.map((user) => `  • ${listed(user)}`)].join('\n')
     },
   },
   users_list: {
@@ -114,7 +140,7 @@ const COMMANDS: Record<string, Command> = {
     async run(call) {
       const users = await call.server.store.users.list()
       if (users.length === 0) return 'No users found'
-      return ['👥 Users:', ...users.map((user) => `  • ${user.username} (${user.roles.join(', ')})`)].join('\n')
+      return ['👥 Users:', ...users.map((user) => `  • ${listed(user)} (${user.roles.join(', ')})`)].join('\n')
     },
   },
   channels_list: {
@@ -276,16 +302,15 @@ const COMMANDS: Record<string, Command> = {
     async run(call) {
       if (call.args.length < 2) return error('Usage: give <username> <role>')
       const [name, role] = call.args as [string, string]
-      const target = await call.server.store.users.getByUsername(name)
+      const target = await findUser(call.server, name)
       if (!target) return error(`User '${name}' not found`)
       const known = await knownRoles(call.server)
-      if (!known.has(role) || target.roles.includes(role) || roleAssignmentError(call.actor.roles, target.roles, role, known)) {
-        return error('Failed to give role')
-      }
-      const roles = [...target.roles, role]
-      await call.server.store.users.update(target.id, { roles })
-      await call.server.apply(call.session, await rolesChanged(call, target, roles))
-      return ok(`Gave role '${role}' to '${name}'`)
+      const updated = await changeRoles(call, target, (roles) =>
+        role === BANNED_ROLE || !known.has(role) || roles.includes(role) || roleAssignmentError(call.actor.roles, roles, role, known) ? undefined : [...roles, role],
+      )
+      if (!updated) return error('Failed to give role')
+      await call.server.apply(call.session, await rolesChanged(call, updated, updated.roles))
+      return ok(`Gave role '${role}' to '${displayName(target)}'`)
     },
   },
   roles_remove: {
@@ -293,16 +318,18 @@ const COMMANDS: Record<string, Command> = {
     async run(call) {
       if (call.args.length < 2) return error('Usage: remove [username] [role]')
       const [name, role] = call.args as [string, string]
-      const target = await call.server.store.users.getByUsername(name)
+      const target = await findUser(call.server, name)
       if (!target) return error(`User '${name}' not found`)
-      const roles = target.roles.filter((r) => r !== role)
-      // A user without roles could do nothing at all; keep at least one.
-      if (roles.length === target.roles.length || roles.length === 0 || roleAssignmentError(call.actor.roles, target.roles, role, await knownRoles(call.server))) {
-        return error('Failed to remove role')
-      }
-      await call.server.store.users.update(target.id, { roles })
-      await call.server.apply(call.session, await rolesChanged(call, target, roles))
-      return ok(`Removed role '${role}' from '${name}'`)
+      const known = await knownRoles(call.server)
+      const updated = await changeRoles(call, target, (roles) => {
+        const rest = roles.filter((r) => r !== role)
+        // A user without roles could do nothing at all; keep at least one.
+        const refused = role === BANNED_ROLE || rest.length === roles.length || rest.length === 0 || roleAssignmentError(call.actor.roles, roles, role, known)
+        return refused ? undefined : rest
+      })
+      if (!updated) return error('Failed to remove role')
+      await call.server.apply(call.session, await rolesChanged(call, updated, updated.roles))
+      return ok(`Removed role '${role}' from '${displayName(target)}'`)
     },
   },
   roles_setcolor: {
@@ -401,7 +428,7 @@ export const commandsPlugin: BuiltinPlugin = {
       try {
         reply = await command.run(call)
       } catch (failure) {
-        server.log.error(`plugin commands: !${word} failed: ${(failure as Error)?.stack ?? failure}`)
+        server.log.error(`plugin "commands": ${quote(`!${word}`)} failed: ${(failure as Error)?.stack ?? failure}`)
         reply = error(`Command failed: ${(failure as Error)?.message ?? failure}`)
       }
       // The channel may be gone (`!delete` of the channel the command was typed in).

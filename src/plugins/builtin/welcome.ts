@@ -1,11 +1,15 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { quote } from '../../log.ts'
+import { displayName } from '../../views/user.ts'
 import type { PluginApi, PluginEvents } from '../api.ts'
 import type { BuiltinPlugin } from '../loader.ts'
 
 /**
  * The welcome plugin (plugins.md §4.2, latest): a new account gets `plugins.builtin.welcome.message`
- * (`{username}` replaced) in `plugins.builtin.welcome.channel`, from `originChats`. With
+ * (`{username}` replaced by its display name) in `plugins.builtin.welcome.channel`, from
+ * `originChats`. On by default, as upstream: the web client only shows the first message of an
+ * empty channel after reopening it, and the welcome means #general is never empty. With
  * `first_time_only`, user IDs already welcomed (kept in `<data>/plugins/welcome/welcomed_users.json`)
  * are not welcomed again, e.g. after leaving and rejoining.
  */
@@ -36,12 +40,13 @@ export const welcomePlugin: BuiltinPlugin = {
       }),
       async on_user_join(_conn: unknown, data: PluginEvents['user_join'], api: PluginApi) {
         const settings = server.config().plugins.builtin.welcome
+        const name = displayName(data.user)
         if (!(await server.store.channels.get(settings.channel))) {
-          api.log.warn(`welcome channel '${settings.channel}' does not exist; ${data.username} not welcomed`)
+          api.log.warn(`welcome channel ${quote(settings.channel)} does not exist; ${quote(name)} not welcomed`)
           return
         }
         if (settings.first_time_only && !(await firstTime(api, data.user_id))) return
-        await api.sendMessage(settings.channel, settings.message.replaceAll('{username}', data.username))
+        await api.sendMessage(settings.channel, settings.message.replaceAll('{username}', name))
       },
     }
   },
