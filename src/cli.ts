@@ -18,7 +18,7 @@ Usage:
   originchats serve [--config FILE] [--data DIR] [--port N]
   originchats import <upstream-folder> [--config FILE] [--data DIR]
   originchats backup <file-or-folder> [--config FILE] [--data DIR]
-  originchats user list | roles USER add|remove ROLE | password USER | ban|unban USER
+  originchats user list | add NAME | roles USER add|remove ROLE | password USER | ban|unban USER
   originchats version | --version
   originchats --help
 
@@ -60,8 +60,10 @@ backup    Write a consistent copy of the database to <file>, or to originchats-<
 user      Manage accounts without a client. While a server runs on the data folder, the change
           goes through it and applies at once (a ban disconnects, a role change shows in the
           user's channel list); otherwise the database is changed directly. USER is a username,
-          a local account's name or a user ID. \`password\` reads the new password from standard
-          input (not echoed at a terminal). Recorded in the moderation log.
+          a local account's name or a user ID. \`add\` creates a local account (the owner's own in
+          cracked-only mode, or anyone's while registration is closed). \`add\` and \`password\`
+          read the password from standard input (not echoed at a terminal). Recorded in the
+          moderation log.
   --config, --data  as for serve
 
 version   Print this program's version (${pkg.version}). It is not the protocol version that

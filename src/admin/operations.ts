@@ -1,5 +1,6 @@
 import { Type as T, type Static } from '@sinclair/typebox'
-import { LOCAL_PREFIX, MAX_PASSWORD, hashPassword, localId, localName } from '../auth/local.ts'
+import { localNameTaken, newLocalAccount } from '../auth/accounts.ts'
+import { LOCAL_PREFIX, MAX_PASSWORD, checkNewAccount, hashPassword, localId, localName } from '../auth/local.ts'
 import { isConfiguredOwner } from '../auth/owner.ts'
 import { BANNED_ROLE, colorOf } from '../auth/permissions.ts'
 import { banEffects, banUser, unbanEffects, unbanUser } from '../commands/moderation.ts'
@@ -7,6 +8,7 @@ import type { Config } from '../config/schema.ts'
 import { quote } from '../log.ts'
 import { topics } from '../net/topics.ts'
 import type { Effects } from '../protocol/command.ts'
+import { ProtocolError } from '../protocol/errors.ts'
 import type { Store, UserRecord } from '../store/types.ts'
 
 /**
@@ -22,7 +24,7 @@ const User = T.String({ minLength: 1, maxLength: 200 })
 export const AdminRequest = T.Union([
   T.Object({ op: T.Literal('list') }),
   T.Object({ op: T.Literal('roles'), user: User, action: T.Union([T.Literal('add'), T.Literal('remove')]), role: T.String({ minLength: 1, maxLength: 200 }) }),
-  T.Object({ op: T.Literal('password'), user: User, password: T.String({ maxLength: 1000 }) }),
+  T.Object({ op: T.Union([T.Literal('password'), T.Literal('add')]), user: User, password: T.String({ maxLength: 1000 }) }),
   T.Object({ op: T.Union([T.Literal('ban'), T.Literal('unban')]), user: User }),
 ])
 export type AdminRequest = Static<typeof AdminRequest>
@@ -55,6 +57,8 @@ export async function runAdmin(store: Store, config: Config, request: AdminReque
       return { output: await listUsers(store, online) }
     case 'roles':
       return changeRole(store, config, await findUser(store, request.user), request.action, request.role)
+    case 'add':
+      return addAccount(store, config, request.user, request.password)
     case 'password':
       return setPassword(store, config, await findUser(store, request.user), request.password)
     case 'ban': {
@@ -112,6 +116,25 @@ async function changeRole(store: Store, config: Config, target: UserRecord, acti
       audit: [{ action: 'user_roles_set', target_id: user.id, target_name: user.username, details: { roles: user.roles } }],
       events: [{ name: 'user_roles_set', data: { user_id: user.id, username: user.username, roles: user.roles } }],
     },
+  }
+}
+
+/** A local account made by the owner (registration closed, or the owner's own in cracked-only mode). */
+async function addAccount(store: Store, config: Config, typed: string, password: string): Promise<AdminOutcome> {
+  let name: string
+  try {
+    name = checkNewAccount(typed, password, config.security.min_password_length)
+  } catch (error) {
+    if (error instanceof ProtocolError) return refuse(error.message)
+    throw error
+  }
+  if (await localNameTaken(store, config, name)) refuse(`the name ${quote(name)} is taken (or too close to one in use)`)
+  const user = newLocalAccount(config, name, await hashPassword(password))
+  if (await localNameTaken(store, config, name)) refuse(`the name ${quote(name)} is taken (or too close to one in use)`)
+  await store.users.insert(user)
+  return {
+    output: `created the local account ${name} (roles: ${user.roles.join(', ')}); it signs in with login`,
+    effects: { audit: [{ action: 'user_create', target_id: user.id, target_name: user.username }] },
   }
 }
 

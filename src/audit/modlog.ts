@@ -11,6 +11,7 @@ const CATEGORY: Record<string, string> = {
   user_update: 'user_moderation',
   user_delete: 'user_moderation',
   password_change: 'user_moderation',
+  user_create: 'user_moderation',
   role_create: 'role_management',
   role_update: 'role_management',
   role_delete: 'role_management',

@@ -1,6 +1,9 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
-import { ConfigError } from '../config/load.ts'
+import { newLocalAccount } from '../auth/accounts.ts'
+import { MAX_PASSWORD, hashPassword, localId } from '../auth/local.ts'
+import { normalizeName } from '../auth/names.ts'
+import { ConfigError, parseConfig } from '../config/load.ts'
 import { backUpConfigFile, buildConfig, currentAnswers, readConfigFile, startingConfig, writeConfigFile } from '../setup/config-file.ts'
 import { ask, confirm, lineReader, SetupCancelled, SetupError, type Terminal } from '../setup/prompt.ts'
 import { InvalidAnswer, NONE, QUESTIONS, type Answers, type AskContext, type Question } from '../setup/questions.ts'
@@ -30,7 +33,18 @@ export async function setup(values: Values, cwd = process.cwd()): Promise<number
     if (echo && line !== undefined) write(`${line}\n`)
     return line
   }
-  const terminal: Terminal = { write, readLine }
+  // At a terminal, `stty -echo` hides a password while the line is typed; from a pipe it is not echoed.
+  const readSecret = async () => {
+    const tty = process.stdin.isTTY
+    if (tty) Bun.spawnSync(['stty', '-echo'], { stdin: 'inherit' })
+    try {
+      return await input.readLine()
+    } finally {
+      if (tty) Bun.spawnSync(['stty', 'echo'], { stdin: 'inherit' })
+      write('\n')
+    }
+  }
+  const terminal: Terminal = { write, readLine, readSecret }
   try {
     return await wizard(values, cwd, terminal)
   } catch (error) {
@@ -95,14 +109,25 @@ async function wizard(values: Values, cwd: string, terminal: Terminal): Promise<
   }
   const final = ctx.answers as Answers
 
+  const built = buildConfig(base, final)
+  const config = parseConfig(built, configPath)
   const dataDir = resolve(configDir, final.data)
-  mkdirSync(dataDir, { recursive: true })
   const databasePath = join(dataDir, DATABASE_FILE)
+  // In cracked-only mode the owner is a local account: made here, with its password, so nobody
+  // can register the owner's name before the owner does.
+  const needsOwnerAccount = final.authMode === 'cracked-only' && !(await localAccountExists(databasePath, final.owner))
+  const ownerPassword = needsOwnerAccount && !yes ? await askOwnerPassword(terminal, final.owner, config.security.min_password_length) : undefined
+  mkdirSync(dataDir, { recursive: true })
   // Before config.json is touched, so a database this binary cannot use leaves everything as it was.
   // Opening runs the migrations: the four default roles and #general come with them.
-  createSqliteStore(databasePath, 'normal', { log: { info: (line) => terminal.write(`${line}\n`) } }).close()
+  const store = createSqliteStore(databasePath, 'normal', { log: { info: (line) => terminal.write(`${line}\n`) } })
+  try {
+    if (ownerPassword !== undefined) await store.users.insert(newLocalAccount(config, normalizeName(final.owner).toLowerCase(), await hashPassword(ownerPassword)))
+  } finally {
+    store.close()
+  }
   const previous = existing && (await backUpConfigFile(configPath))
-  await writeConfigFile(configPath, buildConfig(base, final))
+  await writeConfigFile(configPath, built)
 
   terminal.write(
     [
@@ -110,9 +135,9 @@ async function wizard(values: Values, cwd: string, terminal: Terminal): Promise<
       `Wrote ${configPath}`,
       ...(previous ? [`The previous file is kept as ${previous}`] : []),
       `Database ready: ${databasePath}`,
-      ...ownerNotes(final),
+      ...ownerNotes(final, ownerPassword !== undefined, needsOwnerAccount && yes ? command(['user', 'add', final.owner], configPath, cwd) : undefined),
       'Start the server with:',
-      `  ${serveCommand(configPath, cwd)}`,
+      `  ${command(['serve'], configPath, cwd)}`,
       '',
     ].join('\n'),
   )
@@ -132,26 +157,56 @@ function keep(q: Question, ctx: AskContext): unknown {
 }
 
 /** Who gets the owner role and how they sign in, so the first sign-in is the right one. */
-function ownerNotes({ owner, authMode, registration }: Answers): string[] {
+function ownerNotes({ owner, authMode }: Answers, created: boolean, createWith: string | undefined): string[] {
   if (authMode === 'rotur') return [`Owner: whoever signs in with the Rotur account "${owner}" gets the owner role.`]
   if (authMode === 'cracked') {
     return [`Owner: whoever signs in with the Rotur account "${owner}" gets the owner role (a local account named ${owner} does not).`]
   }
-  const owns = `Owner: whoever logs in to the local account "${owner}" gets the owner role.`
-  if (registration) return [owns, `  Register ${owner} with a password from a client first.`]
+  const owns = `Owner: the local account "${owner}" has the owner role; it signs in with login and its password.`
+  if (created) return [`Created the local account "${owner}" with the password you chose.`, owns]
+  if (createWith === undefined) return [owns]
   return [
-    owns,
-    'Note: Rotur is off and registration is closed, so nobody can create an account:',
-    `  ${owner} must exist already (imported), or turn cracked.allow_registration on until it is registered.`,
+    `Owner: whoever logs in to the local account "${owner}" gets the owner role. Create it before you open the server,`,
+    `  so nobody else can register the name first: ${createWith}`,
   ]
 }
 
-/** The exact command that serves this config from `cwd`, with the executable as it was run. */
-export function serveCommand(configPath: string, cwd: string): string {
+/** Whether the database (if there is one yet) holds the local account `name`. */
+async function localAccountExists(databasePath: string, name: string): Promise<boolean> {
+  if (!existsSync(databasePath)) return false
+  const store = createSqliteStore(databasePath)
+  try {
+    return (await store.users.get(localId(name))) !== undefined
+  } finally {
+    store.close()
+  }
+}
+
+/** The owner's new password, typed twice; input ending cancels setup. */
+async function askOwnerPassword(terminal: Terminal, owner: string, min: number): Promise<string> {
+  for (;;) {
+    terminal.write(`Password for the owner's local account "${owner}" (${min}-${MAX_PASSWORD} characters, not shown): `)
+    const password = await terminal.readSecret()
+    if (password === undefined) throw new SetupCancelled()
+    const length = [...password].length
+    if (length < min || length > MAX_PASSWORD) {
+      terminal.write(`  the password must be ${min}-${MAX_PASSWORD} characters\n`)
+      continue
+    }
+    terminal.write('Repeat the password: ')
+    const again = await terminal.readSecret()
+    if (again === undefined) throw new SetupCancelled()
+    if (again === password) return password
+    terminal.write('  the two passwords differ; try again\n')
+  }
+}
+
+/** The exact command that runs `words` (a subcommand) on this config from `cwd`, with the executable as it was run. */
+function command(words: string[], configPath: string, cwd: string): string {
   // A compiled binary runs its bundled entry from Bun's virtual filesystem.
   const compiled = Bun.main.startsWith('/$bunfs/') || Bun.main.includes('~BUN')
   const program = compiled ? display(process.execPath, cwd, true) : `bun ${display(Bun.main, cwd, false)}`
-  const parts = [program, 'serve']
+  const parts = [program, ...words]
   if (configPath !== resolve(cwd, 'config.json')) parts.push('--config', display(configPath, cwd, false))
   return parts.join(' ')
 }

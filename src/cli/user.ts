@@ -11,6 +11,7 @@ import { resolveConfig, resolveDataDir } from './serve.ts'
 
 const USER_USAGE = `usage: originchats user list
        originchats user roles USER add|remove ROLE
+       originchats user add NAME           (a local account; its password is read from standard input)
        originchats user password USER      (the new password is read from standard input)
        originchats user ban|unban USER
        [--config FILE] [--data DIR]`
@@ -26,7 +27,7 @@ function parse(args: string[]): AdminRequest | undefined {
   if (op === 'list' && user === undefined) return { op }
   if (user === undefined) return undefined
   if ((op === 'ban' || op === 'unban') && rest.length === 0) return { op, user }
-  if (op === 'password' && rest.length === 0) return { op, user, password: '' }
+  if ((op === 'password' || op === 'add') && rest.length === 0) return { op, user, password: '' }
   const [action, role, ...extra] = rest
   if (op === 'roles' && (action === 'add' || action === 'remove') && role !== undefined && extra.length === 0) return { op, user, action, role }
   return undefined
@@ -43,8 +44,8 @@ export async function userCommand(options: UserOptions, args: string[]): Promise
     console.error(USER_USAGE)
     return 1
   }
-  if (request.op === 'password') {
-    const password = await readSecret(`New password for ${request.user}: `)
+  if (request.op === 'password' || request.op === 'add') {
+    const password = await readSecret(`${request.op === 'add' ? 'Password' : 'New password'} for ${request.user}: `)
     if (password === undefined) {
       console.error('originchats: no password given; nothing changed')
       return 1

@@ -1,7 +1,7 @@
 import { Type as T } from '@sinclair/typebox'
 import { record } from '../audit/modlog.ts'
-import { LOCAL_PREFIX, checkNewAccount, hashPassword, localId, localName, verifyPassword } from '../auth/local.ts'
-import { skeleton } from '../auth/names.ts'
+import { localNameTaken, newLocalAccount, newUserRecord } from '../auth/accounts.ts'
+import { LOCAL_PREFIX, checkNewAccount, hashPassword, localId, verifyPassword } from '../auth/local.ts'
 import { ownerPatch } from '../auth/owner.ts'
 import { isBanned } from '../auth/permissions.ts'
 import { quote } from '../log.ts'
@@ -47,11 +47,6 @@ function refuseBanned(ctx: Context, user: UserRecord): never {
   return failPlain(E.banned)
 }
 
-function newRecord(ctx: Context, id: string, username: string): UserRecord {
-  const { roles, ...extra } = structuredClone(ctx.config.DB.users.default)
-  return { id, username, roles: [...roles], status: { status: 'online', text: '' }, extra }
-}
-
 /**
  * Saves what changes at every login (a fresh validator token, the configured owner's role) in
  * one atomic step on the record as it is now: the caller's earlier read may predate a ban or a
@@ -76,20 +71,6 @@ async function finishLogin(ctx: Context, id: string, cracked: boolean, isNew: bo
   return { login: { user: saved, cracked, isNew } }
 }
 
-/** Local names too close to a name already in use, or to the configured owner's: refused as taken. */
-async function nameTaken(ctx: Context, name: string): Promise<boolean> {
-  const id = localId(name)
-  if ((await ctx.store.users.get(id)) || (await ctx.store.users.getByUsername(id))) return true
-  const wanted = skeleton(name)
-  const owner = ctx.config.server.owner.name
-  if (owner.trim() !== '' && skeleton(owner) === wanted && ctx.config.auth_mode !== 'cracked-only') return true
-  for (const user of await ctx.store.users.list()) {
-    const shown = user.id.startsWith(LOCAL_PREFIX) ? localName(user.id) : user.username
-    if (skeleton(shown) === wanted || (user.nickname && skeleton(user.nickname) === wanted)) return true
-  }
-  return false
-}
-
 export const auth = defineGuestCommand({
   cmd: 'auth',
   auth: 'guest',
@@ -108,7 +89,7 @@ export const auth = defineGuestCommand({
     if (user && isBanned(user.roles)) refuseBanned(ctx, user)
     const isNew = !user
     if (!user) {
-      user = newRecord(ctx, identity.id, identity.username)
+      user = newUserRecord(ctx.config, identity.id, identity.username)
       await ctx.store.users.insert(user)
     } else if (user.username !== identity.username) {
       // Rotur renames follow the ID.
@@ -131,19 +112,13 @@ export const register = defineGuestCommand({
     const name = checkNewAccount(username, password, ctx.config.security.min_password_length)
     // Probing which names exist counts like a failed sign-in, so it is throttled the same way.
     checkThrottle(ctx)
-    if (await nameTaken(ctx, name)) return failAttempt(ctx, undefined, E.usernameTaken)
-    const id = localId(name)
-    const user: UserRecord = {
-      ...newRecord(ctx, id, id),
-      nickname: name,
-      pfp_url: null,
-      password_hash: await hashPassword(password),
-    }
+    if (await localNameTaken(ctx.store, ctx.config, name)) return failAttempt(ctx, undefined, E.usernameTaken)
+    const user = newLocalAccount(ctx.config, name, await hashPassword(password))
     // Hashing yielded the event loop: another connection may have taken the name meanwhile.
-    if (await nameTaken(ctx, name)) failPlain(E.usernameTaken)
+    if (await localNameTaken(ctx.store, ctx.config, name)) failPlain(E.usernameTaken)
     await ctx.store.users.insert(user)
     ctx.services.registrations.record(ctx.session.address)
-    return finishLogin(ctx, id, true, true)
+    return finishLogin(ctx, user.id, true, true)
   },
 })
 

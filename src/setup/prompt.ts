@@ -4,6 +4,8 @@ import { InvalidAnswer, type AskContext, type Question } from './questions.ts'
 export interface Terminal {
   write(text: string): void
   readLine(): Promise<string | undefined>
+  /** A line that is not shown as it is typed (a password). */
+  readSecret(): Promise<string | undefined>
 }
 
 export class SetupError extends Error {}

@@ -141,7 +141,10 @@ test.concurrent('--yes takes every answer from flags and rewrites config.json wi
   expect(result).toMatchObject({ code: 0, stderr: '' })
   expect(result.stdout).not.toContain('[')
   expect(result.stdout).toEndWith(`Start the server with:\n  ${binary} serve --config conf/server.json\n`)
-  expect(result.stdout).toContain('Owner: whoever logs in to the local account "alice" gets the owner role.\n  Register alice with a password from a client first.\n')
+  // --yes asks nothing, so the owner's local account is not made: setup says how to make it.
+  expect(result.stdout).toContain(
+    `Owner: whoever logs in to the local account "alice" gets the owner role. Create it before you open the server,\n  so nobody else can register the name first: ${binary} user add alice --config conf/server.json\n`,
+  )
   // The existing file is the starting point: its own keys stay, the answers are set in it.
   expect(await Bun.file(join(folder, 'conf', 'server.json')).json()).toEqual({
     old: true,
@@ -205,6 +208,28 @@ test.concurrent('a certificate and key that do not belong together are refused',
   expect(result.code).toBe(1)
   expect(result.stderr).toStartWith(`setup: --tls-key: ${join(folder, 'fake.pem')} and ${join(folder, 'fake.pem')} are not a matching certificate and key (`)
   expect(existsSync(join(folder, 'config.json'))).toBe(false)
+})
+
+test.concurrent('in cracked-only mode setup makes the owner\'s local account with a password typed twice (not echoed)', async () => {
+  const folder = await tempDir('owner-account')
+  const answers = ['Local Place', '', '', 'cracked-only', 'Boss', 'on', '', '0', '', '', '', 'off', 'data', '']
+  const result = await setup(folder, [], [...answers, 'short', 'long-enough-1', 'long-enough-2', 'long-enough-1', 'long-enough-1'])
+  expect(result).toMatchObject({ code: 0, stderr: '' })
+  expect(result.stdout).toContain(
+    'Password for the owner\'s local account "Boss" (8-72 characters, not shown): \n  the password must be 8-72 characters\n' +
+      'Password for the owner\'s local account "Boss" (8-72 characters, not shown): \nRepeat the password: \n  the two passwords differ; try again\n',
+  )
+  expect(result.stdout).not.toContain('long-enough')
+  expect(result.stdout).toContain('Created the local account "Boss" with the password you chose.\n')
+  const store = createSqliteStore(join(folder, 'data', DATABASE_FILE))
+  const owner = await store.users.get('USR:local_boss')
+  store.close()
+  expect(owner).toMatchObject({ username: 'USR:local_boss', nickname: 'boss', roles: ['owner', 'user'], config_owner: true })
+  expect(await Bun.password.verify('long-enough-1', owner!.password_hash!)).toBe(true)
+  // Run again: the account exists, so no password is asked.
+  const again = await setup(folder, [], ['yes', ...answers])
+  expect(again).toMatchObject({ code: 0, stderr: '' })
+  expect(again.stdout).not.toContain('Password for')
 })
 
 test.concurrent('end of input (Ctrl-D) at any prompt cancels: exit 1, nothing written', async () => {

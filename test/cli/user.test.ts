@@ -108,3 +108,19 @@ test.concurrent('while the server runs, changes go through it and reach live ses
     ['user_roles_set', 'originchats CLI'],
   ])
 })
+
+test.concurrent('user add makes a local account with the password from standard input, under the registration rules', async () => {
+  const dir = await dataFolder()
+  expect(await user(dir, ['add', 'Carol'], 'carols-password\n')).toEqual({
+    code: 0,
+    stderr: '',
+    stdout: 'created the local account carol (roles: user); it signs in with login\n',
+  })
+  const carol = await stored(dir, 'USR:local_carol')
+  expect(carol).toMatchObject({ username: 'USR:local_carol', nickname: 'carol', roles: ['user'] })
+  expect(await Bun.password.verify('carols-password', carol!.password_hash!)).toBe(true)
+  expect((await user(dir, ['add', 'carol'], 'another-password\n')).stderr).toBe('originchats: the name "carol" is taken (or too close to one in use)\n')
+  expect((await user(dir, ['add', 'b0b'], 'another-password\n')).stderr).toBe('originchats: the name "b0b" is taken (or too close to one in use)\n')
+  expect((await user(dir, ['add', 'dave'], 'short\n')).stderr).toBe('originchats: Password must be 8-72 characters\n')
+  expect((await user(dir, ['add', 'd!ve'], 'long-enough\n')).stderr).toBe('originchats: Username can only contain letters, numbers, hyphens, and underscores\n')
+})

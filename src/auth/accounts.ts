@@ -1,0 +1,43 @@
+import type { Config } from '../config/schema.ts'
+import type { Store, UserRecord } from '../store/types.ts'
+import { LOCAL_PREFIX, localId, localName } from './local.ts'
+import { skeleton } from './names.ts'
+import { ownerPatch } from './owner.ts'
+
+/**
+ * Creating accounts: the record a new user starts with, and which local names are free. Shared
+ * by `register`, `auth` (first Rotur sign-in) and `originchats user add`.
+ */
+
+/** A new user from `DB.users.default` (its roles, and any other keys it carries). */
+export function newUserRecord(config: Config, id: string, username: string): UserRecord {
+  const { roles, ...extra } = structuredClone(config.DB.users.default)
+  return { id, username, roles: [...roles], status: { status: 'online', text: '' }, extra }
+}
+
+/**
+ * A new local account named `name` (already checked and lower-cased); the configured owner's
+ * account starts with the owner role.
+ */
+export function newLocalAccount(config: Config, name: string, password_hash: string): UserRecord {
+  const id = localId(name)
+  const user: UserRecord = { ...newUserRecord(config, id, id), nickname: name, pfp_url: null, password_hash }
+  return { ...user, ...ownerPatch(config, user, true) }
+}
+
+/**
+ * Local names too close to a name already in use (exact, or a look-alike of a username or
+ * nickname), or, in the modes with Rotur, to the configured owner's name.
+ */
+export async function localNameTaken(store: Store, config: Config, name: string): Promise<boolean> {
+  const id = localId(name)
+  if ((await store.users.get(id)) || (await store.users.getByUsername(id))) return true
+  const wanted = skeleton(name)
+  const owner = config.server.owner.name
+  if (owner.trim() !== '' && skeleton(owner) === wanted && config.auth_mode !== 'cracked-only') return true
+  for (const user of await store.users.list()) {
+    const shown = user.id.startsWith(LOCAL_PREFIX) ? localName(user.id) : user.username
+    if (skeleton(shown) === wanted || (user.nickname && skeleton(user.nickname) === wanted)) return true
+  }
+  return false
+}
