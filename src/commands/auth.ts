@@ -35,12 +35,17 @@ function checkThrottle(ctx: Context, account?: string) {
   if (wait > 0) failPlain(E.tooManyAttempts(wait))
 }
 
-/** A failed attempt counts against the address (and the account) before the error goes out. */
-function failAttempt(ctx: Context, account: string | undefined, message: string): never {
+/**
+ * A failed attempt counts against the address (and `account`, when it names one) before the error
+ * goes out; the log names what was tried (`sign-in as "…"`, `registration of "…"`).
+ */
+function failAttempt(ctx: Context, attempt: string, account: string | undefined, message: string): never {
   ctx.services.loginThrottle.record(ctx.session.address, account)
-  ctx.log.info(`connection ${ctx.session.id} sign-in as ${quote(account ?? '?')} from ${ctx.session.address} failed: ${message}`)
+  ctx.log.info(`connection ${ctx.session.id} ${attempt} from ${ctx.session.address} failed: ${message}`)
   return failPlain(message)
 }
+
+const signIn = (account: string) => `sign-in as ${quote(account)}`
 
 function refuseBanned(ctx: Context, user: UserRecord): never {
   ctx.log.info(`connection ${ctx.session.id} sign-in as ${quote(user.username)} from ${ctx.session.address} refused: banned`)
@@ -78,12 +83,12 @@ export const auth = defineGuestCommand({
   async run(ctx, p) {
     if (ctx.config.auth_mode === 'cracked-only') failPlain(E.roturDisabled)
     checkThrottle(ctx, ROTUR_ACCOUNT)
-    if (typeof p.validator !== 'string' || p.validator === '') return failAttempt(ctx, ROTUR_ACCOUNT, E.invalidAuth)
+    if (typeof p.validator !== 'string' || p.validator === '') return failAttempt(ctx, 'Rotur sign-in', ROTUR_ACCOUNT, E.invalidAuth)
     const identity = await ctx.services.rotur.validate(ctx.session.validatorKey, p.validator)
-    if (!identity) return failAttempt(ctx, ROTUR_ACCOUNT, E.invalidAuth)
+    if (!identity) return failAttempt(ctx, 'Rotur sign-in', ROTUR_ACCOUNT, E.invalidAuth)
     // Local accounts own that ID space; a Rotur identity inside it would take one over.
     if ([identity.id, identity.username].some((value) => value.toLowerCase().startsWith(LOCAL_PREFIX.toLowerCase()))) {
-      return failAttempt(ctx, identity.username, E.invalidAuth)
+      return failAttempt(ctx, signIn(identity.username), identity.username, E.invalidAuth)
     }
     let user = await ctx.store.users.get(identity.id)
     if (user && isBanned(user.roles)) refuseBanned(ctx, user)
@@ -112,7 +117,7 @@ export const register = defineGuestCommand({
     const name = checkNewAccount(username, password, ctx.config.security.min_password_length)
     // Probing which names exist counts like a failed sign-in, so it is throttled the same way.
     checkThrottle(ctx)
-    if (await localNameTaken(ctx.store, ctx.config, name)) return failAttempt(ctx, undefined, E.usernameTaken)
+    if (await localNameTaken(ctx.store, ctx.config, name)) return failAttempt(ctx, `registration of ${quote(name)}`, undefined, E.usernameTaken)
     const user = newLocalAccount(ctx.config, name, await hashPassword(password))
     // Hashing yielded the event loop: another connection may have taken the name meanwhile.
     if (await localNameTaken(ctx.store, ctx.config, name)) failPlain(E.usernameTaken)
@@ -133,9 +138,9 @@ export const login = defineGuestCommand({
     checkThrottle(ctx, id)
     // By account ID first: a local account renamed with user_update still signs in with its name.
     const user = (await ctx.store.users.get(id)) ?? (await ctx.store.users.getByUsername(id))
-    if (!user) return failAttempt(ctx, id, E.userNotFound)
-    if (!user.id.startsWith(LOCAL_PREFIX)) return failAttempt(ctx, id, E.roturAccount)
-    if (!(await verifyPassword(password, user.password_hash))) return failAttempt(ctx, id, E.invalidPassword)
+    if (!user) return failAttempt(ctx, signIn(id), id, E.userNotFound)
+    if (!user.id.startsWith(LOCAL_PREFIX)) return failAttempt(ctx, signIn(id), id, E.roturAccount)
+    if (!(await verifyPassword(password, user.password_hash))) return failAttempt(ctx, signIn(id), id, E.invalidPassword)
     return finishLogin(ctx, user.id, true, false)
   },
 })
