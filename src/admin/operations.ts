@@ -1,6 +1,6 @@
 import { Type as T, type Static } from '@sinclair/typebox'
-import { localNameTaken, newLocalAccount } from '../auth/accounts.ts'
-import { LOCAL_PREFIX, MAX_PASSWORD, checkNewAccount, hashPassword, localId, localName } from '../auth/local.ts'
+import { knownName, localNameTaken, newLocalAccount } from '../auth/accounts.ts'
+import { LOCAL_PREFIX, MAX_PASSWORD, checkNewAccount, hashPassword, localId } from '../auth/local.ts'
 import { isConfiguredOwner } from '../auth/owner.ts'
 import { BANNED_ROLE, colorOf } from '../auth/permissions.ts'
 import { banEffects, banUser, unbanEffects, unbanUser } from '../commands/moderation.ts'
@@ -48,8 +48,6 @@ async function findUser(store: Store, name: string): Promise<UserRecord> {
 }
 
 const isLocal = (user: UserRecord) => user.id.startsWith(LOCAL_PREFIX)
-/** How people know the account: the registered name for local accounts, else the username. */
-const shownName = (user: UserRecord) => (isLocal(user) ? localName(user.id) : user.username)
 
 export async function runAdmin(store: Store, config: Config, request: AdminRequest, online: (userId: string) => boolean = () => false): Promise<AdminOutcome> {
   switch (request.op) {
@@ -64,21 +62,21 @@ export async function runAdmin(store: Store, config: Config, request: AdminReque
     case 'ban': {
       const target = await findUser(store, request.user)
       const banned = await banUser(store, target.id)
-      if (!banned) return { output: `${shownName(target)} is already banned; nothing changed` }
-      return { output: `banned ${shownName(banned)}`, effects: banEffects(banned) }
+      if (!banned) return { output: `${knownName(target)} is already banned; nothing changed` }
+      return { output: `banned ${knownName(banned)}`, effects: banEffects(banned) }
     }
     case 'unban': {
       const target = await findUser(store, request.user)
       const unbanned = await unbanUser(store, target.id)
-      if (!unbanned) return { output: `${shownName(target)} is not banned; nothing changed` }
-      return { output: `unbanned ${shownName(unbanned)}`, effects: unbanEffects(unbanned) }
+      if (!unbanned) return { output: `${knownName(target)} is not banned; nothing changed` }
+      return { output: `unbanned ${knownName(unbanned)}`, effects: unbanEffects(unbanned) }
     }
   }
 }
 
 async function listUsers(store: Store, online: (userId: string) => boolean): Promise<string> {
   const rows = (await store.users.list()).map((user) => [
-    shownName(user),
+    knownName(user),
     isLocal(user) ? 'local' : 'rotur',
     user.roles.join(','),
     online(user.id) ? 'online' : '',
@@ -97,12 +95,12 @@ async function changeRole(store: Store, config: Config, target: UserRecord, acti
   const user = await store.users.updateWith(target.id, ({ roles }) => {
     if (roles.includes(role) === (action === 'add')) return undefined
     const next = action === 'add' ? (role === 'owner' ? [role, ...roles] : [...roles, role]) : roles.filter((name) => name !== role)
-    if (next.length === 0) refuse(`${shownName(target)} would have no role left; add another one first`)
+    if (next.length === 0) refuse(`${knownName(target)} would have no role left; add another one first`)
     changed = true
     return { roles: next }
   })
   if (!user) return refuse(`no user ${quote(target.username)}`)
-  const name = shownName(user)
+  const name = knownName(user)
   if (!changed) return { output: `${name} ${action === 'add' ? 'already has' : 'does not have'} the ${role} role; nothing changed` }
   const notes = [`${name}: ${user.roles.join(', ')}`]
   if (action === 'remove' && role === 'owner' && isConfiguredOwner(config, user, isLocal(user))) {
@@ -139,14 +137,14 @@ async function addAccount(store: Store, config: Config, typed: string, password:
 }
 
 async function setPassword(store: Store, config: Config, target: UserRecord, password: string): Promise<AdminOutcome> {
-  if (!isLocal(target)) refuse(`${shownName(target)} signs in with Rotur; its password is managed there`)
+  if (!isLocal(target)) refuse(`${knownName(target)} signs in with Rotur; its password is managed there`)
   const min = config.security.min_password_length
   const length = [...password].length
   if (length < min || length > MAX_PASSWORD) refuse(`the password must be ${min}-${MAX_PASSWORD} characters`)
   const password_hash = await hashPassword(password)
   await store.users.update(target.id, { password_hash })
   return {
-    output: `password of ${shownName(target)} changed`,
+    output: `password of ${knownName(target)} changed`,
     effects: { audit: [{ action: 'password_change', target_id: target.id, target_name: target.username }] },
   }
 }

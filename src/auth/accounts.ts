@@ -25,19 +25,25 @@ export function newLocalAccount(config: Config, name: string, password_hash: str
   return { ...user, ...ownerPatch(config, user, true) }
 }
 
+/** How people know an account: the name a local account registered with, else its username. */
+export const knownName = (user: UserRecord) => (user.id.startsWith(LOCAL_PREFIX) ? localName(user.id) : user.username)
+
+/** Another user (not `except`) whose name or nickname looks like `name`: the same, or a look-alike. */
+export async function lookalikeOf(store: Store, name: string, except?: string): Promise<UserRecord | undefined> {
+  const wanted = skeleton(name)
+  return (await store.users.list()).find(
+    (user) => user.id !== except && [knownName(user), user.nickname].some((shown) => typeof shown === 'string' && skeleton(shown) === wanted),
+  )
+}
+
 /**
- * Local names too close to a name already in use (exact, or a look-alike of a username or
- * nickname), or, in the modes with Rotur, to the configured owner's name.
+ * Local names too close to a name already in use, or, in the modes with Rotur, to the configured
+ * owner's name.
  */
 export async function localNameTaken(store: Store, config: Config, name: string): Promise<boolean> {
   const id = localId(name)
   if ((await store.users.get(id)) || (await store.users.getByUsername(id))) return true
-  const wanted = skeleton(name)
   const owner = config.server.owner.name
-  if (owner.trim() !== '' && skeleton(owner) === wanted && config.auth_mode !== 'cracked-only') return true
-  for (const user of await store.users.list()) {
-    const shown = user.id.startsWith(LOCAL_PREFIX) ? localName(user.id) : user.username
-    if (skeleton(shown) === wanted || (user.nickname && skeleton(user.nickname) === wanted)) return true
-  }
-  return false
+  if (owner.trim() !== '' && skeleton(owner) === skeleton(name) && config.auth_mode !== 'cracked-only') return true
+  return (await lookalikeOf(store, name)) !== undefined
 }

@@ -1,5 +1,6 @@
 import { Type as T } from '@sinclair/typebox'
-import { normalizeName, skeleton, usernameError } from '../auth/names.ts'
+import { lookalikeOf } from '../auth/accounts.ts'
+import { normalizeName, usernameError } from '../auth/names.ts'
 import { isBanned, userManagementError } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type UserContext } from '../protocol/command.ts'
@@ -35,14 +36,6 @@ const UPDATABLE = new Set(['username', 'nickname'])
 const MAX_NICKNAME = 64
 /** Nicknames may hold spaces, but nothing invisible or line-breaking. */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u
-
-/** Another user whose name or nickname looks the same as `name` (exact or look-alike). */
-async function lookalikeOf(ctx: UserContext, name: string, self: string): Promise<UserRecord | undefined> {
-  const wanted = skeleton(name)
-  return (await ctx.store.users.list()).find(
-    (user) => user.id !== self && (skeleton(user.username) === wanted || (user.nickname != null && skeleton(user.nickname) === wanted)),
-  )
-}
 
 /**
  * Renames a user and/or sets their nickname. Unlike upstream: a username another user holds,
@@ -81,7 +74,7 @@ export const userUpdate = defineCommand({
     }
     if (patch.username !== undefined) {
       const holder = await ctx.store.users.getByUsername(patch.username)
-      if ((holder && holder.id !== target.id) || (await lookalikeOf(ctx, patch.username, target.id))) fail(E.usernameTaken)
+      if ((holder && holder.id !== target.id) || (await lookalikeOf(ctx.store, patch.username, target.id))) fail(E.usernameTaken)
     }
     const updated = (await ctx.store.users.update(target.id, patch)) ?? fail('Target user not found')
     // Live connections keep the name they announce when they close.
