@@ -86,7 +86,8 @@ async function viaServer(dataDir: string, pid: number, request: AdminRequest): P
 /** No server runs: the folder's lock is taken for the moment of the change. */
 async function direct(dataDir: string, config: Config, request: AdminRequest): Promise<AdminReply> {
   const database = join(dataDir, DATABASE_FILE)
-  if (!existsSync(database)) return { ok: false, error: `no database at ${database} (run 'originchats setup' or 'originchats serve' first)` }
+  // Adding the first account may come before the first start; everything else needs users to exist.
+  if (request.op !== 'add' && !existsSync(database)) return { ok: false, error: `no database at ${database} (run 'originchats setup' or 'originchats serve' first)` }
   const lock = acquireDataLock(dataDir)
   try {
     const store = createSqliteStore(database, config.storage.synchronous, { log: { info: (line) => console.log(line) } })

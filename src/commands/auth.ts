@@ -6,7 +6,7 @@ import { ownerPatch } from '../auth/owner.ts'
 import { isBanned } from '../auth/permissions.ts'
 import { quote } from '../log.ts'
 import { defineGuestCommand, type Context, type Effects } from '../protocol/command.ts'
-import { E, failPlain } from '../protocol/errors.ts'
+import { E, ProtocolError, failPlain } from '../protocol/errors.ts'
 import type { UserRecord } from '../store/types.ts'
 
 /** Pre-auth commands. Every failure is an `auth_error` (the router maps errors for guests). */
@@ -47,6 +47,16 @@ function failAttempt(ctx: Context, attempt: string, account: string | undefined,
 
 const signIn = (account: string) => `sign-in as ${quote(account)}`
 
+/** Runs `check`; a refusal it throws is logged (naming `attempt`) on its way to the client, not counted. */
+function refuseLogged<T>(ctx: Context, attempt: string, check: () => T): T {
+  try {
+    return check()
+  } catch (error) {
+    if (error instanceof ProtocolError) ctx.log.info(`connection ${ctx.session.id} ${attempt} from ${ctx.session.address} refused: ${error.message}`)
+    throw error
+  }
+}
+
 function refuseBanned(ctx: Context, user: UserRecord): never {
   ctx.log.info(`connection ${ctx.session.id} sign-in as ${quote(user.username)} from ${ctx.session.address} refused: banned`)
   return failPlain(E.banned)
@@ -55,13 +65,17 @@ function refuseBanned(ctx: Context, user: UserRecord): never {
 /**
  * Saves what changes at every login (a fresh validator token, the configured owner's role) in
  * one atomic step on the record as it is now: the caller's earlier read may predate a ban or a
- * role change made while the password was being checked, and must not be written back.
+ * role change made while the password was being checked, and must not be written back. An
+ * account that never signed in before (no validator yet: just registered, first Rotur sign-in,
+ * made with `originchats user add`) joins now: `user_join`, and the welcome.
  */
-async function finishLogin(ctx: Context, id: string, cracked: boolean, isNew: boolean): Promise<Effects> {
+async function finishLogin(ctx: Context, id: string, cracked: boolean): Promise<Effects> {
   const validator = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
   let revoked = false
+  let isNew = false
   const saved = await ctx.store.users.updateWith(id, (current) => {
     if (isBanned(current.roles)) return undefined
+    isNew = current.validator === undefined
     const owner = ownerPatch(ctx.config, current, cracked)
     revoked = current.roles.includes('owner') && owner?.roles !== undefined && !owner.roles.includes('owner')
     return { ...owner, validator }
@@ -90,17 +104,12 @@ export const auth = defineGuestCommand({
     if ([identity.id, identity.username].some((value) => value.toLowerCase().startsWith(LOCAL_PREFIX.toLowerCase()))) {
       return failAttempt(ctx, signIn(identity.username), identity.username, E.invalidAuth)
     }
-    let user = await ctx.store.users.get(identity.id)
+    const user = await ctx.store.users.get(identity.id)
     if (user && isBanned(user.roles)) refuseBanned(ctx, user)
-    const isNew = !user
-    if (!user) {
-      user = newUserRecord(ctx.config, identity.id, identity.username)
-      await ctx.store.users.insert(user)
-    } else if (user.username !== identity.username) {
-      // Rotur renames follow the ID.
-      await ctx.store.users.update(user.id, { username: identity.username })
-    }
-    return finishLogin(ctx, identity.id, false, isNew)
+    if (!user) await ctx.store.users.insert(newUserRecord(ctx.config, identity.id, identity.username))
+    // Rotur renames follow the ID.
+    else if (user.username !== identity.username) await ctx.store.users.update(user.id, { username: identity.username })
+    return finishLogin(ctx, identity.id, false)
   },
 })
 
@@ -114,7 +123,7 @@ export const register = defineGuestCommand({
     const wait = ctx.services.registrations.retryAfter(ctx.session.address)
     if (wait > 0) failPlain(E.tooManyAttempts(wait))
     const { username, password } = requireCredentials(p)
-    const name = checkNewAccount(username, password, ctx.config.security.min_password_length)
+    const name = refuseLogged(ctx, `registration of ${quote(username)}`, () => checkNewAccount(username, password, ctx.config.security.min_password_length))
     // Probing which names exist counts like a failed sign-in, so it is throttled the same way.
     checkThrottle(ctx)
     if (await localNameTaken(ctx.store, ctx.config, name)) return failAttempt(ctx, `registration of ${quote(name)}`, undefined, E.usernameTaken)
@@ -123,7 +132,7 @@ export const register = defineGuestCommand({
     if (await localNameTaken(ctx.store, ctx.config, name)) failPlain(E.usernameTaken)
     await ctx.store.users.insert(user)
     ctx.services.registrations.record(ctx.session.address)
-    return finishLogin(ctx, user.id, true, true)
+    return finishLogin(ctx, user.id, true)
   },
 })
 
@@ -141,7 +150,7 @@ export const login = defineGuestCommand({
     if (!user) return failAttempt(ctx, signIn(id), id, E.userNotFound)
     if (!user.id.startsWith(LOCAL_PREFIX)) return failAttempt(ctx, signIn(id), id, E.roturAccount)
     if (!(await verifyPassword(password, user.password_hash))) return failAttempt(ctx, signIn(id), id, E.invalidPassword)
-    return finishLogin(ctx, user.id, true, false)
+    return finishLogin(ctx, user.id, true)
   },
 })
 

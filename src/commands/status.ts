@@ -2,7 +2,7 @@ import { Type as T } from '@sinclair/typebox'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type Broadcast } from '../protocol/command.ts'
 import { E, fail } from '../protocol/errors.ts'
-import { userSummary, visibleStatus } from '../views/user.ts'
+import { presenceUser, visibleStatus } from '../views/user.ts'
 
 /** Status and profile pictures (commands.md §11). Nicknames change through `user_update` (members.ts). */
 
@@ -43,7 +43,7 @@ export const statusSet = defineCommand({
       if (previous !== 'invisible') announce.push({ topic: everyone, packet: { cmd: 'user_disconnect', username: user.username } })
       broadcast = { topic: own, packet: { cmd: 'status_set', status, global: true } }
     } else {
-      if (previous === 'invisible') announce.push({ topic: everyone, packet: { cmd: 'user_connect', user: userSummary(user, await ctx.roles()) } })
+      if (previous === 'invisible') announce.push({ topic: everyone, packet: { cmd: 'user_connect', user: presenceUser(user, await ctx.roles()) } })
       broadcast = { topic: everyone, packet: { cmd: 'status_get', username: user.username, status, global: true } }
     }
     return { announce, broadcast }

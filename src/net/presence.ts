@@ -3,7 +3,7 @@ import type { Bus } from '../bus/types.ts'
 import { quote, type Logger } from '../log.ts'
 import type { Context, Login } from '../protocol/command.ts'
 import { E, authError } from '../protocol/errors.ts'
-import { readyUser, userSummary, withoutSecrets } from '../views/user.ts'
+import { presenceUser, readyUser, withoutSecrets } from '../views/user.ts'
 import { CloseCode, type Hub } from './hub.ts'
 import type { Session } from './session.ts'
 import { topics } from './topics.ts'
@@ -34,7 +34,7 @@ export class Presence {
     }
     this.hub.send(session, { cmd: 'auth_success', val: 'Authentication successful' })
     this.hub.send(session, { cmd: 'ready', user: readyUser(user, cracked), validator: user.validator })
-    const summary = userSummary(user, await ctx.roles())
+    const summary = presenceUser(user, await ctx.roles())
     const event = { ...summary, user_id: user.id, user: withoutSecrets(user) }
     if (isNew) {
       this.bus.publish(topics.users, { cmd: 'user_join', user: summary })

@@ -15,6 +15,16 @@ export function userSummary(user: UserRecord, roles: ReadonlyMap<string, RoleRec
   return { username: user.username, roles: user.roles, color: colorOf(user.roles, roles) }
 }
 
+/**
+ * `user_join` / `user_connect`: the summary plus the nickname when there is one (a superset of
+ * upstream's shape). Clients keep what these packets carry as the user's record, so without it a
+ * local account shows as `USR:local_<name>` to everyone else until they reload the member list.
+ */
+export function presenceUser(user: UserRecord, roles: ReadonlyMap<string, RoleRecord>) {
+  const summary = userSummary(user, roles)
+  return user.nickname ? { ...summary, nickname: user.nickname } : summary
+}
+
 /** A stored user without what only the server may read: the password hash, the validator, the owner grant flag. */
 export type PublicUser = Omit<UserRecord, 'password_hash' | 'validator' | 'config_owner'>
 

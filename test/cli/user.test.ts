@@ -124,3 +124,10 @@ test.concurrent('user add makes a local account with the password from standard 
   expect((await user(dir, ['add', 'dave'], 'short\n')).stderr).toBe('originchats: Password must be 8-72 characters\n')
   expect((await user(dir, ['add', 'd!ve'], 'long-enough\n')).stderr).toBe('originchats: Username can only contain letters, numbers, hyphens, and underscores\n')
 })
+
+test.concurrent('user add also works before the first start: it creates the database', async () => {
+  const dir = join(await mkdtemp(join(root, 'fresh-')), 'data')
+  expect((await user(dir, ['list'])).stderr).toStartWith('originchats: no database at ')
+  expect((await user(dir, ['add', 'first'], 'first-password\n')).stdout).toBe('created the local account first (roles: user); it signs in with login\n')
+  expect((await user(dir, ['list'])).stdout).toBe('NAME   ACCOUNT  ROLES\nfirst  local    user\n')
+})

@@ -552,8 +552,30 @@ describe('per-address limits', () => {
   })
 })
 
+describe('first sign-in', () => {
+  test.concurrent('an account that never signed in joins at its first sign-in (user_join, the welcome), not later', async () => {
+    await using server = await startServer({ plugins: { builtin: { welcome: { enabled: true } } } })
+    const observer = await server.login('observer')
+    await quiet(observer)
+    // As `originchats user add` leaves it: stored, never signed in.
+    const password_hash = await Bun.password.hash('carols-password')
+    await server.app.store.users.insert({ id: 'USR:local_carol', username: 'USR:local_carol', nickname: 'carol', roles: ['user'], status: ONLINE, password_hash, extra: {} })
+    const carol = await server.connect()
+    carol.send({ cmd: 'login', username: 'carol', password: 'carols-password' })
+    expect(await observer.next('user_join')).toEqual({ cmd: 'user_join', user: { username: 'USR:local_carol', nickname: 'carol', roles: ['user'], color: null } })
+    const welcome = await observer.next('message_new', (p) => p.message.content.includes('carol'))
+    expect(welcome.message).toMatchObject({ user: 'originChats', content: 'Welcome carol! Thanks for joining the server.' })
+    await carol.close()
+    const again = await server.connect()
+    again.send({ cmd: 'login', username: 'carol', password: 'carols-password' })
+    await again.next('ready')
+    await observer.next('user_connect', (p) => p.user.username === 'USR:local_carol')
+    await observer.expectNone('user_join')
+  })
+})
+
 describe('the log', () => {
-  test.concurrent('failed and refused sign-ins name the account, quoted', async () => {
+  test.concurrent('failed and refused sign-ins and registrations name the account, quoted', async () => {
     const recorder = new LogRecorder()
     await using server = await startServer({ logging: { level: 'info' } }, recorder.log)
     await (await server.register('alice', 'secret123')).close()
@@ -565,11 +587,17 @@ describe('the log', () => {
     await server.setRoles('USR:local_alice', ['banned', 'user'])
     client.send({ cmd: 'login', username: 'alice', password: 'secret123' })
     await client.next('auth_error')
-    const signIns = recorder.lines.filter((line) => line.includes('sign-in as'))
-    expect(signIns).toEqual([
+    client.send({ cmd: 'register', username: 'carol', password: 'short' })
+    await client.next('auth_error')
+    client.send({ cmd: 'register', username: 'ALICE', password: 'long-enough' })
+    await client.next('auth_error')
+    const attempts = recorder.lines.filter((line) => / (sign-in as|registration of) /.test(line))
+    expect(attempts).toEqual([
       expect.stringMatching(/sign-in as "USR:local_alice" from \S+ failed: Invalid password$/),
       expect.stringMatching(/sign-in as "USR:local_ghost\\ninfo  forged" from \S+ failed: User not found$/),
       expect.stringMatching(/sign-in as "USR:local_alice" from \S+ refused: banned$/),
+      expect.stringMatching(/registration of "carol" from \S+ refused: Password must be 8-72 characters$/),
+      expect.stringMatching(/registration of "alice" from \S+ failed: Username already taken$/),
     ])
   })
 })

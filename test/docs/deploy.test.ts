@@ -135,6 +135,9 @@ test('docs/deploy.md, run as written: install, set up, serve, sign in as the own
   await stranger.close()
   const owner = await signIn('login')
   expect(owner.ready.user.roles).toEqual(['owner', 'user'])
+  // Its first sign-in is a join: the built-in welcome plugin greets it in #general.
+  const welcome = `Welcome ${OWNER}! Thanks for joining the server.`
+  await owner.client.next('message_new', (p) => p.message.content === welcome)
   await owner.client.request({ cmd: 'message_new', channel: 'general', content: 'in the backup' })
 
   await runThrough(/ backup /)
@@ -142,13 +145,13 @@ test('docs/deploy.md, run as written: install, set up, serve, sign in as the own
   expect(copies).toEqual([expect.stringMatching(/^originchats-.+\.db$/)])
   expect(output.at(-1)).toContain(`written to ${join(backups, copies[0]!)}`)
   await owner.client.request({ cmd: 'message_new', channel: 'general', content: 'after the backup' })
-  expect(await history(owner.client)).toEqual(['in the backup', 'after the backup'])
+  expect(await history(owner.client)).toEqual([welcome, 'in the backup', 'after the backup'])
   await owner.client.close()
 
   // Restoring brings back the database as the backup had it.
   await runThrough(/systemctl start/)
   const restored = await signIn('login')
-  expect(await history(restored.client)).toEqual(['in the backup'])
+  expect(await history(restored.client)).toEqual([welcome, 'in the backup'])
   await restored.client.close()
 
   await runThrough(/systemctl start/)

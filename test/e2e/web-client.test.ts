@@ -24,8 +24,8 @@ test('a web-client session: register, see #general, send, reply, edit, react, de
   const ready = await client.next('ready')
   expect(ready.user).toMatchObject({ username: 'USR:local_newbie', nickname: 'newbie', roles: ['user'], cracked: true })
   const newbie = (p: Packet) => p.user.username === 'USR:local_newbie'
-  expect(await watcher.next('user_join', newbie)).toEqual({ cmd: 'user_join', user: { username: 'USR:local_newbie', roles: ['user'], color: null } })
-  expect((await watcher.next('user_connect', newbie)).user).toEqual({ username: 'USR:local_newbie', roles: ['user'], color: null })
+  expect(await watcher.next('user_join', newbie)).toEqual({ cmd: 'user_join', user: { username: 'USR:local_newbie', nickname: 'newbie', roles: ['user'], color: null } })
+  expect((await watcher.next('user_connect', newbie)).user).toEqual({ username: 'USR:local_newbie', nickname: 'newbie', roles: ['user'], color: null })
 
   expect((await client.next('channels_get')).val.map((c: { name: string }) => c.name)).toEqual(['general'])
   const members = (await client.next('users_list')).users.map((u: { username: string; status: { status: string } }) => [u.username, u.status.status])
