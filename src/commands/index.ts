@@ -15,6 +15,7 @@ import { searchCommands } from './search.ts'
 import { serverCommands } from './server.ts'
 import { sessionCommands } from './session.ts'
 import { statusCommands } from './status.ts'
+import { unreadCommands } from './unreads.ts'
 import { userCommands } from './users.ts'
 
 /** The one command table. The router refuses duplicates at boot. */
@@ -36,4 +37,5 @@ export const allCommands: AnyCommand[] = [
   ...modlogCommands,
   ...pluginCommands,
   ...rateLimitCommands,
+  ...unreadCommands,
 ]

@@ -6,7 +6,8 @@ import { E, fail } from '../protocol/errors.ts'
 import { TargetGoneError, type NewMessage } from '../store/types.ts'
 import { messageView, messageViews, usernameOf } from '../views/message.ts'
 import { allows, locate, readableChannel, requireReadable } from './access.ts'
-import { findPings, hasMentions } from './mentions.ts'
+import { findMentions, hasMentions, pingTargets, wirePings } from './mentions.ts'
+import { positionMoved } from './unreads.ts'
 
 const Name = T.Union([T.String(), T.Null()])
 const Id = T.Union([T.String(), T.Null()])
@@ -73,12 +74,15 @@ export const messageNew = defineCommand({
     if (replied) draft.reply_to = { id: replied.id, user: replied.user }
     if (typeof p.ping === 'boolean') draft.ping = p.ping
     if (Array.isArray(p.embeds) && p.embeds.length > 0) draft.embeds = p.embeds
-    const inserted = ctx.store.messages.insert(draft)
+    // Worked out before the insert: the ping rows are stored with the message, in its transaction.
+    const mentions = await findMentions(draft.content, ctx.store.users)
+    const pingsReply = replied && p.ping !== false ? replied.user : undefined
+    const inserted = ctx.store.messages.insert(draft, pingTargets(mentions, pingsReply))
     ctx.release()
     // Renamed or deleted since it was looked up: not stored, so not acknowledged either.
     const stored = await inserted.catch((error) => (error instanceof TargetGoneError ? fail(E.channelNotFound) : Promise.reject(error)))
-    const repliedName = replied && p.ping !== false ? await usernameOf(replied.user, ctx.store.users) : undefined
-    const message = { ...(await messageView(stored, ctx.store.users)), pings: await findPings(stored.content, ctx.store.users, repliedName) }
+    const repliedName = pingsReply === undefined ? undefined : await usernameOf(pingsReply, ctx.store.users)
+    const message = { ...(await messageView(stored, ctx.store.users)), pings: wirePings(mentions, repliedName) }
     return {
       broadcast: {
         topic: topics.channel(target.channel),
@@ -118,10 +122,14 @@ export const messageEdit = defineCommand({
     // Someone who can no longer see a channel no longer changes what is said there.
     if (!allows(ctx, channel, 'edit_own') || !allows(ctx, channel, 'view')) fail('You do not have permission to edit your own message in this channel')
     const embeds = Array.isArray(p.embeds) ? p.embeds : undefined
-    const edited = await ctx.store.messages.edit(target, message.id, p.content!.trim(), embeds)
+    const content = p.content!.trim()
+    const mentions = await findMentions(content, ctx.store.users)
+    const pingsReply = message.reply_to && message.ping !== false ? message.reply_to.user : undefined
+    const edited = await ctx.store.messages.edit(target, message.id, content, embeds, pingTargets(mentions, pingsReply))
     if (!edited) return fail('Failed to edit message')
     const view = await messageView(edited, ctx.store.users)
-    const pings = await findPings(edited.content, ctx.store.users)
+    // The edit broadcast names mentions only, as upstream's did.
+    const pings = wirePings(mentions)
     return {
       broadcast: {
         topic: topics.channel(target.channel),
@@ -207,11 +215,8 @@ export const messagesGet = defineCommand({
     // Only the newest page marks the channel read (upstream acked whatever page was fetched).
     const newest = messages.at(-1)
     if (typeof p.start === 'string' || (p.start ?? 0) > 0 || !newest) return { reply }
-    await ctx.store.unreads.set(ctx.user.id, target.channel, newest.id)
-    return {
-      reply,
-      publish: [{ topic: topics.user(ctx.user.id), packet: { cmd: 'unreads_update', last_read: newest.id, channel: target.channel } }],
-    }
+    await ctx.store.unreads.set(ctx.user.id, target, newest.id)
+    return { reply, publish: [positionMoved(ctx.user.id, target, newest.id)] }
   },
 })
 

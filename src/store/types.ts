@@ -54,6 +54,9 @@ export interface Target {
   thread_id: string | null
 }
 
+/** The key of a target's read position, as `unreads_get` names it: `<channel name>` or `thread/<thread id>`. */
+export const readKey = (target: Target) => (target.thread_id === null ? target.channel : `thread/${target.thread_id}`)
+
 export interface MessageRecord {
   id: string
   channel: string
@@ -75,6 +78,12 @@ export interface MessageRecord {
 }
 
 export type NewMessage = Omit<MessageRecord, 'id' | 'timestamp' | 'reactions' | 'edited' | 'pinned'>
+
+/** Who a message pings, as stored for `pings_get`: user IDs (mentioned or replied to) and mentioned role names. */
+export interface PingTargets {
+  users: string[]
+  roles: string[]
+}
 
 export interface MessagePage {
   messages: MessageRecord[]
@@ -100,7 +109,7 @@ export interface UserRepo {
    * Resolves with the record as stored afterwards; undefined when the user does not exist.
    */
   updateWith(id: string, change: (current: UserRecord) => Partial<Omit<UserRecord, 'id'>> | undefined): Promise<UserRecord | undefined>
-  /** Deletes the user and their read positions. */
+  /** Deletes the user, their read positions and their pings. */
   delete(id: string): Promise<boolean>
 }
 
@@ -130,13 +139,13 @@ export interface ChannelRepo {
   insert(channel: ChannelRecord): Promise<void>
   /**
    * Replaces the stored channel. When `channel.name` differs from `name` the channel is renamed
-   * and its history, pins and read positions move with it, in one transaction. Messages already
-   * accepted for the old name are stored first, so they move too.
+   * and its history, pins, pings, counts and read positions move with it, in one transaction.
+   * Messages already accepted for the old name are stored first, so they move too.
    */
   update(name: string, channel: ChannelRecord): Promise<void>
   /** Moves the channel to `position` (clamped to the end) in the display order. */
   move(name: string, position: number): Promise<boolean>
-  /** Deletes the channel with its messages and read positions, in one transaction. */
+  /** Deletes the channel with its messages, pings, counts and read positions (its threads' too), in one transaction. */
   delete(name: string): Promise<boolean>
 }
 
@@ -151,9 +160,10 @@ export interface MessageRepo {
   /**
    * Commits before resolving: a message is only published once it is durable. Rejects with
    * TargetGoneError when its channel was deleted or renamed before the write: a message is
-   * never stored under a channel name that does not exist.
+   * never stored under a channel name that does not exist. `pings` are stored with it, in the
+   * same transaction.
    */
-  insert(message: NewMessage): Promise<MessageRecord>
+  insert(message: NewMessage, pings?: PingTargets): Promise<MessageRecord>
   get(target: Target, id: string): Promise<MessageRecord | undefined>
   /** `limit` messages ending `offset` messages before the newest, oldest first. */
   listLatest(target: Target, offset: number, limit: number): Promise<MessageRecord[]>
@@ -166,7 +176,9 @@ export interface MessageRepo {
   /** Case-insensitive substring search on content, newest first. */
   search(target: Target, query: string, limit: number): Promise<MessageRecord[]>
   newest(target: Target): Promise<MessageRecord | undefined>
-  edit(target: Target, id: string, content: string, embeds?: unknown[]): Promise<MessageRecord | undefined>
+  /** With `pings`, the message's stored pings are replaced by them. */
+  edit(target: Target, id: string, content: string, embeds?: unknown[], pings?: PingTargets): Promise<MessageRecord | undefined>
+  /** Also forgets the message's pings; the target's counts stay exact. */
   delete(target: Target, id: string): Promise<boolean>
   /**
    * `failed` when the message is missing or the user already reacted with that emoji; `full`
@@ -179,7 +191,8 @@ export interface MessageRepo {
   setPinned(target: Target, id: string, pinned: boolean): Promise<boolean>
   /**
    * Stores complete records as they are (ID, timestamp, reactions, pins, edits), skipping IDs
-   * already stored; returns how many were new. For importing another server's history.
+   * already stored; returns how many were new. For importing another server's history. Unread
+   * counts include them; they ping nobody.
    */
   importMany(messages: MessageRecord[]): Promise<number>
 }
@@ -218,10 +231,38 @@ export interface ModlogRepo {
   prune(cutoff: Record<string, number>, fallback: number): Promise<number>
 }
 
-/** Read positions: per user, the last read message ID of each channel (`<name>`) or thread (`thread/<id>`). */
+/** One target's read position and counts, as `unreads_get` and `unreads_count` report them. */
+export interface UnreadCount {
+  last_read: string | null
+  unread_count: number
+  total_messages: number
+}
+
+/**
+ * Read positions: per user, the last read message of each channel or thread (key: `readKey`).
+ * Counting costs the same however long the history is.
+ */
 export interface UnreadRepo {
-  set(userId: string, key: string, messageId: string): Promise<void>
-  get(userId: string, key: string): Promise<string | undefined>
+  /** `messageId` is stored as given, also when it is not a message of `target` (then everything counts as unread). */
+  set(userId: string, target: Target, messageId: string): Promise<void>
+  get(userId: string, target: Target): Promise<string | undefined>
+  /** Exact counts for each target, in the order given. */
+  count(userId: string, targets: Target[]): Promise<UnreadCount[]>
+}
+
+export interface PingQuery {
+  userId: string
+  /** The user's current roles: mentions of any of them count. */
+  roles: readonly string[]
+  /** Only messages in these channels (for threads: their parent channels). */
+  channels: readonly string[]
+  limit: number
+  offset: number
+}
+
+/** Messages that ping a user (see PingTargets), newest first. */
+export interface PingRepo {
+  list(query: PingQuery): Promise<{ messages: MessageRecord[]; total: number }>
 }
 
 export interface Store {
@@ -230,6 +271,7 @@ export interface Store {
   channels: ChannelRepo
   messages: MessageRepo
   unreads: UnreadRepo
+  pings: PingRepo
   modlog: ModlogRepo
   /** Writes a consistent copy of the whole database to `path` while others keep using it. */
   backup(path: string): Promise<void>

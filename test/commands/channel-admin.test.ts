@@ -300,8 +300,8 @@ test.concurrent('compat bug 8: a rename keeps history, pins and read positions, 
   })
   expect(await history(owner, 'lounge')).toEqual(['first', 'second'])
   expect((await owner.request({ cmd: 'messages_pinned', channel: 'lounge' })).messages.map((m: Packet) => m.id)).toEqual([first.id])
-  expect(await server.app.store.unreads.get(ownerId, 'lounge')).toBe(second.id)
-  expect(await server.app.store.unreads.get(ownerId, 'general')).toBeUndefined()
+  expect(await server.app.store.unreads.get(ownerId, { channel: 'lounge', thread_id: null })).toBe(second.id)
+  expect(await server.app.store.unreads.get(ownerId, { channel: 'general', thread_id: null })).toBeUndefined()
   expect(await owner.error({ cmd: 'messages_get', channel: 'general' })).toEqual(error('messages_get', 'Channel not found'))
 
   await server.restart()

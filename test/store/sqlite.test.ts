@@ -368,7 +368,7 @@ test('data survives closing and reopening', async () => {
   await store.messages.setPinned(GENERAL, second!.id, true)
   await store.messages.edit(GENERAL, second!.id, 'edited')
   await store.messages.insert(message(THREAD, 'in thread'))
-  await store.unreads.set('rotur-alice', 'general', second!.id)
+  await store.unreads.set('rotur-alice', GENERAL, second!.id)
   store.close()
 
   store = createSqliteStore(path)
@@ -390,7 +390,7 @@ test('data survives closing and reopening', async () => {
     expect(contents(await store.messages.listPinned(GENERAL))).toEqual(['edited'])
     expect(contents(await store.messages.search(GENERAL, 'edited', 10))).toEqual(['edited'])
     expect(contents(await store.messages.listLatest(THREAD, 0, 10))).toEqual(['in thread'])
-    expect(await store.unreads.get('rotur-alice', 'general')).toBe(second!.id)
+    expect(await store.unreads.get('rotur-alice', GENERAL)).toBe(second!.id)
     expect(await store.roles.count()).toBe(4)
   } finally {
     store.close()
@@ -404,13 +404,13 @@ describe('users', () => {
       const user = { id: 'u1', username: 'Alice', roles: ['moderator', 'user'], status: { status: 'online', text: '' }, extra: {} }
       await users.insert(user)
       await users.insert({ ...user, id: 'u2', username: 'bob', roles: ['user'] })
-      await unreads.set('u1', 'general', 'm1')
+      await unreads.set('u1', GENERAL, 'm1')
       await roles.update('moderator', { name: 'mod' })
       expect((await users.getByUsername('alice'))?.roles).toEqual(['mod', 'user'])
       await roles.delete('mod')
       expect((await users.get('u1'))?.roles).toEqual(['user'])
       expect(await users.delete('u1')).toBe(true)
-      expect(await unreads.get('u1', 'general')).toBeUndefined()
+      expect(await unreads.get('u1', GENERAL)).toBeUndefined()
       expect(await users.resolve('alice')).toBeUndefined()
       expect((await users.resolve('u2'))?.username).toBe('bob')
     }),

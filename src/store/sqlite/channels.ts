@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { ChannelRecord, ChannelRepo } from '../types.ts'
+import { deleteTargets, renameTargets } from './targets.ts'
 
 type Row = { name: string; data: string }
 
@@ -40,9 +41,7 @@ export class SqliteChannels implements ChannelRepo {
     if (channel.name !== name) this.flushMessages()
     this.db.transaction(() => {
       this.db.run('UPDATE channels SET name = ?, data = ? WHERE name = ?', [channel.name, JSON.stringify(channel), name])
-      if (channel.name === name) return
-      this.db.run('UPDATE messages SET channel = ? WHERE channel = ?', [channel.name, name])
-      this.db.run('UPDATE OR REPLACE unreads SET key = ? WHERE key = ?', [channel.name, name])
+      if (channel.name !== name) renameTargets(this.db, name, channel.name)
     })()
     this.reload()
   }
@@ -63,8 +62,7 @@ export class SqliteChannels implements ChannelRepo {
     this.flushMessages()
     this.db.transaction(() => {
       this.db.run('DELETE FROM channels WHERE name = ?', [name])
-      this.db.run('DELETE FROM messages WHERE channel = ?', [name])
-      this.db.run('DELETE FROM unreads WHERE key = ?', [name])
+      deleteTargets(this.db, name)
     })()
     this.reload()
     return true

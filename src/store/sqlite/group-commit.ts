@@ -20,6 +20,7 @@ export class GroupCommit<T> {
 
   constructor(
     private readonly db: Database,
+    /** Stores one item; may run several statements, which commit or roll back together. */
     private readonly write: (item: T) => void,
     private readonly committed?: CommitObserver,
   ) {}
@@ -39,11 +40,11 @@ export class GroupCommit<T> {
     try {
       this.db.transaction(() => batch.forEach(({ item }) => this.write(item)))()
     } catch {
-      // One bad row must not fail its neighbours: retry each on its own.
+      // One bad row must not fail its neighbours: retry each on its own, still all or nothing.
       let stored = 0
       for (const { item, resolve, reject } of batch) {
         try {
-          this.write(item)
+          this.db.transaction(() => this.write(item))()
           stored++
           resolve(item)
         } catch (error) {

@@ -5,6 +5,7 @@ import type { CommitObserver } from './group-commit.ts'
 import { SqliteMessages } from './messages.ts'
 import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
+import { SqlitePings } from './pings.ts'
 import { SqliteRoles } from './roles.ts'
 import { SqliteUnreads } from './unreads.ts'
 import { upgrade, type UpgradeLog } from './upgrade.ts'
@@ -41,6 +42,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     channels: new SqliteChannels(db, () => messages.flush()),
     messages,
     unreads: new SqliteUnreads(db),
+    pings: new SqlitePings(db),
     modlog: new SqliteModlog(db),
     async backup(target: string) {
       // Acknowledged messages still waiting for their group commit belong in the copy.

@@ -1,8 +1,16 @@
 import type { Database } from 'bun:sqlite'
-import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type Target } from '../types.ts'
+import {
+  TargetGoneError,
+  type MessagePage,
+  type MessageRecord,
+  type MessageRepo,
+  type NewMessage,
+  type PingTargets,
+  type Target,
+} from '../types.ts'
 import { GroupCommit, type CommitObserver } from './group-commit.ts'
 
-interface Row {
+export interface Row {
   seq: number
   id: string
   channel: string
@@ -21,10 +29,13 @@ interface Row {
 /** Optional message keys kept together in one JSON column; absent keys stay absent on the wire. */
 const EXTRA_KEYS = ['ping', 'embeds', 'attachments', 'interaction', 'webhook'] as const
 
-/** The columns a write sets, in the order of `values`. */
-const WRITTEN = 'id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions'
+/** The columns a write sets, in the order of `values`, then the ordinal. */
+const WRITTEN = 'id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions, n'
 
-const COLUMNS = 'seq, id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions'
+/** The next ordinal of the target named by the two parameters that follow `values`. */
+const NEXT_N = 'COALESCE((SELECT next_n FROM target_stats WHERE channel = ? AND thread = ?), 1)'
+
+export const COLUMNS = 'seq, id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions'
 
 /**
  * One- and two-character searches cannot use the trigram index; they scan this many of the
@@ -38,12 +49,27 @@ const SHORT_QUERY_SCAN = 20_000
  */
 const INDEX_CANDIDATES = 20_000
 
+/** A ping row names whom it pings: `u:<user id>` or `r:<role name>`, so the two never collide. */
+export const userMention = (id: string) => `u:${id}`
+export const roleMention = (name: string) => `r:${name}`
+const mentionKeys = (pings: PingTargets) => new Set([...pings.users.map(userMention), ...pings.roles.map(roleMention)])
+
 /** Microsecond-precision float seconds, the protocol's timestamp unit. */
 const nowSeconds = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1e6
 
+interface Insert {
+  record: MessageRecord
+  pings?: PingTargets
+}
+
+/**
+ * Every message gets the next ordinal `n` of its target and bumps the target's counters in the
+ * same transaction; a deletion records its ordinal (see migrations/006-unreads.ts). That is one
+ * more indexed lookup and one counter update per message, whatever the history's size.
+ */
 export class SqliteMessages implements MessageRepo {
   private readonly q
-  private readonly inserts: GroupCommit<MessageRecord>
+  private readonly inserts: GroupCommit<Insert>
 
   constructor(
     private readonly db: Database,
@@ -52,13 +78,17 @@ export class SqliteMessages implements MessageRepo {
     const sql = (text: string) => db.query<Row, (string | number)[]>(text)
     this.q = {
       // OR IGNORE: an import may offer IDs already stored; fresh messages have fresh UUIDs.
-      insert: db.prepare(
-        `INSERT OR IGNORE INTO messages (${WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
+      insert: db.prepare(`INSERT OR IGNORE INTO messages (${WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NEXT_N})`),
       // Checked in the same statement as the write, so no rename or delete can slip in between.
       insertIntoChannel: db.prepare(
-        `INSERT INTO messages (${WRITTEN}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM channels WHERE name = ?)`,
+        `INSERT INTO messages (${WRITTEN}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NEXT_N} WHERE EXISTS (SELECT 1 FROM channels WHERE name = ?)`,
       ),
+      counted: db.prepare(
+        `INSERT INTO target_stats (channel, thread, next_n, live) VALUES (?, ?, 2, 1)
+         ON CONFLICT (channel, thread) DO UPDATE SET next_n = next_n + 1, live = live + 1`,
+      ),
+      ping: db.prepare('INSERT OR IGNORE INTO pings (mention, seq, channel, thread) VALUES (?, ?, ?, ?)'),
+      forgetPings: db.prepare('DELETE FROM pings WHERE seq = ?'),
       get: sql(`SELECT ${COLUMNS} FROM messages WHERE id = ? AND channel = ? AND thread = ?`),
       latest: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ? OFFSET ?`),
       before: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
@@ -73,21 +103,26 @@ export class SqliteMessages implements MessageRepo {
       searchScan: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ${SHORT_QUERY_SCAN}`),
       edit: db.prepare('UPDATE messages SET content = ?, edited = 1 WHERE id = ? AND channel = ? AND thread = ?'),
       setExtra: db.prepare('UPDATE messages SET extra = ? WHERE id = ?'),
-      delete: db.prepare('DELETE FROM messages WHERE id = ? AND channel = ? AND thread = ?'),
+      delete: db.query<{ seq: number; n: number | null }, string[]>('DELETE FROM messages WHERE id = ? AND channel = ? AND thread = ? RETURNING seq, n'),
+      uncounted: db.prepare('UPDATE target_stats SET live = live - 1 WHERE channel = ? AND thread = ?'),
+      deleted: db.prepare('INSERT OR IGNORE INTO message_deletions (channel, thread, n) VALUES (?, ?, ?)'),
       setReactions: db.prepare('UPDATE messages SET reactions = ? WHERE id = ?'),
       setPinned: db.prepare('UPDATE messages SET pinned = ? WHERE id = ? AND channel = ? AND thread = ?'),
     }
-    this.inserts = new GroupCommit<MessageRecord>(
+    this.inserts = new GroupCommit<Insert>(
       db,
-      (record) => {
-        if (this.q.insertIntoChannel.run(...values(record), record.channel).changes === 0) throw new TargetGoneError(record)
+      ({ record, pings }) => {
+        const { changes, lastInsertRowid } = this.q.insertIntoChannel.run(...values(record), ...targetOf(record), record.channel)
+        if (changes === 0) throw new TargetGoneError(record)
+        this.stored(record, Number(lastInsertRowid), pings)
       },
       committed,
     )
   }
 
-  insert(message: NewMessage): Promise<MessageRecord> {
-    return this.inserts.add({ ...message, id: crypto.randomUUID(), timestamp: nowSeconds() })
+  async insert(message: NewMessage, pings?: PingTargets): Promise<MessageRecord> {
+    const { record } = await this.inserts.add({ record: { ...message, id: crypto.randomUUID(), timestamp: nowSeconds() }, pings })
+    return record
   }
 
   /** Writes inserts still waiting for their group commit (before the database closes). */
@@ -142,11 +177,15 @@ export class SqliteMessages implements MessageRepo {
     return row ? toRecord(row) : undefined
   }
 
-  async edit(target: Target, id: string, content: string, embeds?: unknown[]) {
+  async edit(target: Target, id: string, content: string, embeds?: unknown[], pings?: PingTargets) {
     return this.db.transaction(() => {
       const row = this.q.get.get(id, target.channel, target.thread_id ?? '')
       if (!row) return undefined
       this.q.edit.run(content, id, target.channel, target.thread_id ?? '')
+      if (pings) {
+        this.q.forgetPings.run(row.seq)
+        this.addPings(row.seq, [row.channel, row.thread], pings)
+      }
       const record: MessageRecord = { ...toRecord(row), content, edited: true }
       if (embeds !== undefined) {
         record.embeds = embeds
@@ -157,7 +196,15 @@ export class SqliteMessages implements MessageRepo {
   }
 
   async delete(target: Target, id: string) {
-    return this.q.delete.run(id, target.channel, target.thread_id ?? '').changes > 0
+    return this.db.transaction(() => {
+      const thread = target.thread_id ?? ''
+      const row = this.q.delete.get(id, target.channel, thread)
+      if (!row) return false
+      this.q.uncounted.run(target.channel, thread)
+      if (row.n !== null) this.q.deleted.run(target.channel, thread, row.n)
+      this.q.forgetPings.run(row.seq)
+      return true
+    })()
   }
 
   async addReaction(target: Target, id: string, emoji: string, userId: string, maxEmojis: number) {
@@ -194,7 +241,19 @@ export class SqliteMessages implements MessageRepo {
 
   /** Stores a whole record; returns 1 when it was new, 0 when its ID was already stored. */
   private write(record: MessageRecord): number {
-    return this.q.insert.run(...values(record)).changes
+    const { changes, lastInsertRowid } = this.q.insert.run(...values(record), ...targetOf(record))
+    if (changes > 0) this.stored(record, Number(lastInsertRowid))
+    return changes
+  }
+
+  /** What goes with a stored message: its target's counters and its ping rows. */
+  private stored(record: MessageRecord, seq: number, pings?: PingTargets) {
+    this.q.counted.run(...targetOf(record))
+    if (pings) this.addPings(seq, targetOf(record), pings)
+  }
+
+  private addPings(seq: number, [channel, thread]: readonly [string, string], pings: PingTargets) {
+    for (const mention of mentionKeys(pings)) this.q.ping.run(mention, seq, channel, thread)
   }
 
   private changeReactions(target: Target, id: string, change: (reactions: Record<string, string[]>) => boolean) {
@@ -209,7 +268,10 @@ export class SqliteMessages implements MessageRepo {
   }
 }
 
-/** The bound values of WRITTEN for `record`. */
+/** The channel and thread columns of `record`'s target. */
+const targetOf = (record: MessageRecord) => [record.channel, record.thread_id ?? ''] as const
+
+/** The bound values of WRITTEN for `record`, but for the ordinal. */
 function values(record: MessageRecord) {
   const { reactions } = record
   return [
@@ -234,7 +296,7 @@ function extraOf(record: MessageRecord): string | null {
   return Object.keys(extra).length > 0 ? JSON.stringify(extra) : null
 }
 
-function toRecord(row: Row): MessageRecord {
+export function toRecord(row: Row): MessageRecord {
   const record: MessageRecord = {
     id: row.id,
     channel: row.channel,

@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { UserRecord, UserRepo } from '../types.ts'
+import { userMention } from './messages.ts'
 
 type Row = { id: string; username: string; data: string }
 
@@ -14,6 +15,7 @@ export class SqliteUsers implements UserRepo {
   private readonly updateRow
   private readonly deleteRow
   private readonly deleteReadPositions
+  private readonly deletePings
 
   constructor(private readonly db: Database) {
     for (const row of db.query<Row, []>('SELECT id, username, data FROM users ORDER BY seq').all()) {
@@ -23,6 +25,7 @@ export class SqliteUsers implements UserRepo {
     this.updateRow = db.prepare('UPDATE users SET username = ?, data = ? WHERE id = ?')
     this.deleteRow = db.prepare('DELETE FROM users WHERE id = ?')
     this.deleteReadPositions = db.prepare('DELETE FROM unreads WHERE user_id = ?')
+    this.deletePings = db.prepare('DELETE FROM pings WHERE mention = ?')
   }
 
   async get(id: string) {
@@ -74,6 +77,7 @@ export class SqliteUsers implements UserRepo {
     this.db.transaction(() => {
       this.deleteRow.run(id)
       this.deleteReadPositions.run(id)
+      this.deletePings.run(userMention(id))
     })()
     this.byId.delete(id)
     this.forgetName(current)
