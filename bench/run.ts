@@ -1,11 +1,12 @@
 #!/usr/bin/env bun
 /**
  * The originchats benchmark (docs/BENCHMARKS.md): fan-out throughput and latency against a
- * bare Bun pub/sub reference server, and message_new round trips on an empty vs a full database.
+ * bare Bun pub/sub reference server, message_new round trips on an empty vs a full database, and
+ * unreads_get / pings_get round trips with 1,000 vs 1,000,000 stored messages.
  *
- *   bun run bench [--scenario fanout|history|all] [--quick]
+ *   bun run bench [--scenario fanout|history|unreads|all] [--quick]
  *                 [--clients C --senders S --messages M] [--workers K] [--window W] [--concurrency N]
- *                 [--repeat R] [--no-pin] [--rounds N] [--prefill P] [--timeout SECONDS]
+ *                 [--repeat R] [--no-pin] [--rounds N] [--prefill P] [--stored N] [--timeout SECONDS]
  *                 [--json FILE] [--keep] [--profile DIR]
  *
  * --profile DIR writes a CPU profile (.cpuprofile and markdown) of every originchats server run.
@@ -42,6 +43,7 @@ const { values: flags } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     rounds: { type: 'string' },
     prefill: { type: 'string' },
+    stored: { type: 'string' },
     timeout: { type: 'string' },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -86,7 +88,8 @@ interface FanoutParams {
 }
 
 const scenario = flags.scenario!
-if (!['fanout', 'history', 'all'].includes(scenario)) fail(`--scenario: fanout, history or all, not ${scenario}`)
+if (!['fanout', 'history', 'unreads', 'all'].includes(scenario)) fail(`--scenario: fanout, history, unreads or all, not ${scenario}`)
+const runs = (name: string) => scenario === 'all' || scenario === name
 const quick = flags.quick!
 const explicit = flags.clients !== undefined || flags.senders !== undefined || flags.messages !== undefined
 const fanouts: FanoutParams[] = explicit
@@ -115,6 +118,9 @@ const clientCpus = pinned ? [taskset!, '-c', allowedCpus!.slice(1).join(',')] : 
 if (pinned) Bun.spawnSync({ cmd: [taskset!, '-a', '-p', '-c', allowedCpus!.slice(1).join(','), String(process.pid)], stdout: 'ignore', stderr: 'ignore' })
 const rounds = integer('rounds', flags.rounds, quick ? 200 : 2000, 1)
 const prefill = integer('prefill', flags.prefill, quick ? 5000 : 100_000, 0)
+// The unreads scenario compares a small database with this large one.
+const SMALL_STORE = 1000
+const stored = integer('stored', flags.stored, quick ? 20_000 : 1_000_000, SMALL_STORE)
 const warmup = Math.min(200, Math.ceil(rounds / 10))
 const overallSeconds = integer('timeout', flags.timeout, quick ? 180 : 1200, 10)
 
@@ -207,7 +213,14 @@ function ourConfig() {
   return {
     auth_mode: 'cracked',
     rate_limiting: { enabled: false },
-    security: { max_connections_per_ip: 100_000, registrations_per_hour: 1_000_000, auth_failures_per_minute: 1_000_000 },
+    security: {
+      max_connections_per_ip: 100_000,
+      registrations_per_hour: 1_000_000,
+      auth_failures_per_minute: 1_000_000,
+      // unreads_get and pings_get count against the action limiter; the probes send thousands.
+      actions_per_minute: 1_000_000,
+      actions_burst: 1_000_000,
+    },
     logging: { level: 'warn' },
     websocket: { host: '127.0.0.1', port: 0, backpressure_limit: 64 * 1024 * 1024 },
     rotur: { validate_url: roturUrl, timeout_ms: 30_000 },
@@ -552,12 +565,17 @@ class Probe {
   /** Milliseconds from send until a frame containing `match` arrives. */
   async roundTrip(frame: string, match: string): Promise<number> {
     const start = performance.now()
+    await this.request(frame, match)
+    return performance.now() - start
+  }
+
+  /** The first frame containing `match` after sending `frame`. */
+  request(frame: string, match: string): Promise<string> {
     const answered = new Promise<string>((resolve) => {
       this.waiting = { match, resolve }
     })
     this.ws.send(frame)
-    await within(answered, 10_000, 'round trip')
-    return performance.now() - start
+    return within(answered, 10_000, 'round trip')
   }
 
   close() {
@@ -623,21 +641,195 @@ async function history(preload: number): Promise<{ empty: HistoryResult; full: H
 
 const WORDS = 'the quick brown fox jumps over lazy dogs while chat servers fan out messages to many clients at once'.split(' ')
 
-function fillMessages(path: string, n: number) {
+/**
+ * Writes messages straight into a stopped server's database, in one transaction, the way the
+ * server stores them: each with the next ordinal of its channel, the channels' counters at the
+ * end (see src/store/sqlite/migrations/006-unreads.ts). The FTS triggers index the content.
+ */
+class BulkMessages {
+  private readonly insert
+  private readonly deletion
+  private readonly ping
+  private readonly targets = new Map<string, { next: number; live: number }>()
+
+  constructor(private readonly db: Database) {
+    this.insert = db.prepare("INSERT INTO messages (id, channel, thread, user, content, timestamp, n) VALUES (?, ?, '', ?, ?, ?, ?)")
+    this.deletion = db.prepare("INSERT INTO message_deletions (channel, thread, n) VALUES (?, '', ?)")
+    this.ping = db.prepare("INSERT INTO pings (mention, seq, channel, thread) VALUES (?, ?, ?, '')")
+  }
+
+  private target(channel: string) {
+    let target = this.targets.get(channel)
+    if (!target) this.targets.set(channel, (target = { next: 1, live: 0 }))
+    return target
+  }
+
+  /** Stores a message; `pinged` user IDs get a ping row. Returns its ID and ordinal. */
+  add(channel: string, user: string, content: string, timestamp: number, pinged: string[] = []) {
+    const target = this.target(channel)
+    const id = crypto.randomUUID()
+    const n = target.next++
+    target.live++
+    const seq = this.insert.run(id, channel, user, content, timestamp, n).lastInsertRowid
+    for (const userId of pinged) this.ping.run(`u:${userId}`, seq, channel)
+    return { id, n }
+  }
+
+  /** A message that was stored and deleted: its ordinal is used up. */
+  deleted(channel: string) {
+    this.deletion.run(channel, this.target(channel).next++)
+  }
+
+  /** Writes the counters; call last. */
+  finish() {
+    const upsert = this.db.prepare(
+      "INSERT INTO target_stats (channel, thread, next_n, live) VALUES (?, '', ?, ?) ON CONFLICT DO UPDATE SET next_n = excluded.next_n, live = excluded.live",
+    )
+    for (const [channel, { next, live }] of this.targets) upsert.run(channel, next, live)
+  }
+}
+
+function withDatabase(path: string, fill: (db: Database) => void) {
   const db = new Database(path)
   try {
     db.run('PRAGMA journal_mode = WAL')
-    const insert = db.prepare('INSERT INTO messages (id, channel, thread, user, content, timestamp) VALUES (?, ?, ?, ?, ?, ?)')
-    const base = Date.now() / 1000 - n
-    db.transaction(() => {
-      for (let i = 0; i < n; i++) {
-        const words = Array.from({ length: 4 + (i % 12) }, (_, k) => WORDS[(i * 7 + k * 13) % WORDS.length])
-        insert.run(crypto.randomUUID(), 'general', '', `filler${i % 50}`, `${words.join(' ')} #${i}`, base + i)
-      }
-    })()
+    db.transaction(() => fill(db))()
   } finally {
     db.close()
   }
+}
+
+function fillMessages(path: string, n: number) {
+  withDatabase(path, (db) => {
+    const bulk = new BulkMessages(db)
+    const base = Date.now() / 1000 - n
+    for (let i = 0; i < n; i++) {
+      const words = Array.from({ length: 4 + (i % 12) }, (_, k) => WORDS[(i * 7 + k * 13) % WORDS.length])
+      bulk.add('general', `filler${i % 50}`, `${words.join(' ')} #${i}`, base + i)
+    }
+    bulk.finish()
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unreads: unreads_get and pings_get round trips with few vs many stored messages
+
+const UNREAD_CHANNELS = 50
+const READER = 'reader'
+/** The reader is mentioned this many times in either database, so pings_get compares history sizes only. */
+const PINGS = 200
+/** One message in this many was deleted. */
+const DELETED_EVERY = 100
+
+interface UnreadsPlan {
+  /** What unreads_get must report, summed over the channels. */
+  unread: number
+  total: number
+  pings: number
+}
+
+/**
+ * `n` messages spread round-robin over #general and 49 more channels everyone may view. The reader
+ * has read every other channel up to 90% of it and never opened the rest; PINGS messages spread
+ * evenly mention them, and one in DELETED_EVERY was deleted.
+ */
+function fillUnreads(path: string, n: number): UnreadsPlan {
+  const plan: UnreadsPlan = { unread: 0, total: 0, pings: 0 }
+  withDatabase(path, (db) => {
+    const channels = Array.from({ length: UNREAD_CHANNELS }, (_, i) => (i === 0 ? 'general' : `bench-${String(i).padStart(2, '0')}`))
+    const channel = db.prepare('INSERT INTO channels (name, position, data) VALUES (?, ?, ?)')
+    channels.slice(1).forEach((name, i) => channel.run(name, i + 1, JSON.stringify({ type: 'text', name, permissions: { view: ['user'], send: ['user'] } })))
+    const bulk = new BulkMessages(db)
+    const perChannel = channels.map(() => [] as Array<{ id: string; n: number }>)
+    const base = Date.now() / 1000 - n
+    const pingEvery = Math.max(1, Math.floor(n / PINGS))
+    for (let i = 0; i < n; i++) {
+      const c = i % UNREAD_CHANNELS
+      if (i % DELETED_EVERY === DELETED_EVERY - 1) {
+        bulk.deleted(channels[c]!)
+        continue
+      }
+      const pinged = i % pingEvery === 0 && plan.pings < PINGS ? [READER] : []
+      const content = `${pinged.length > 0 ? `@${READER} ` : ''}${WORDS[i % WORDS.length]} ${WORDS[(i * 7) % WORDS.length]} #${i}`
+      perChannel[c]!.push(bulk.add(channels[c]!, `filler${i % 50}`, content, base + i, pinged))
+      plan.pings += pinged.length
+    }
+    bulk.finish()
+    const position = db.prepare('INSERT INTO unreads (user_id, key, last_read, last_n) VALUES (?, ?, ?, ?)')
+    perChannel.forEach((messages, c) => {
+      plan.total += messages.length
+      const read = c % 2 === 0 ? Math.floor(messages.length * 0.9) : 0
+      if (read > 0) position.run(READER, channels[c]!, messages[read - 1]!.id, messages[read - 1]!.n)
+      plan.unread += messages.length - read
+    })
+  })
+  return plan
+}
+
+interface UnreadsResult {
+  stored: number
+  prefillMs: number
+  plan: UnreadsPlan
+  unreadsGet: Summary
+  pingsGet: Summary
+}
+
+/** Checks one reply against the plan, so the timings are of right answers. */
+function checkUnreads(reply: string, plan: UnreadsPlan, label: string) {
+  const entries = Object.values((JSON.parse(reply) as { unreads: Record<string, { unread_count: number; total_messages: number }> }).unreads)
+  const unread = entries.reduce((sum, e) => sum + e.unread_count, 0)
+  const total = entries.reduce((sum, e) => sum + e.total_messages, 0)
+  if (entries.length !== UNREAD_CHANNELS || unread !== plan.unread || total !== plan.total) {
+    throw new Error(`${label}: unreads_get reported ${entries.length} channels, ${unread} unread of ${total}; expected ${UNREAD_CHANNELS}, ${plan.unread} of ${plan.total}`)
+  }
+}
+
+/** Two servers side by side, probed in alternation like the history scenario. */
+async function unreads(sizes: [number, number]): Promise<{ results: UnreadsResult[]; error?: string }> {
+  const dirs = [await tempDir(), await tempDir()]
+  const none = summarize(new Float64Array(0))
+  const results: UnreadsResult[] = sizes.map((size) => ({ stored: size, prefillMs: NaN, plan: { unread: 0, total: 0, pings: 0 }, unreadsGet: none, pingsGet: none }))
+  const servers: RunningServer[] = []
+  const probes: Probe[] = []
+  let error: string | undefined
+  try {
+    for (const [i, dir] of dirs.entries()) {
+      await (await startOurs(dir)).stop()
+      const start = performance.now()
+      results[i]!.plan = fillUnreads(join(dir, DATABASE_FILE), sizes[i]!)
+      results[i]!.prefillMs = performance.now() - start
+      console.log(`(pre-fill of ${count(sizes[i]!)} messages took ${ms(results[i]!.prefillMs)} ms)`)
+    }
+    for (const dir of dirs) servers.push(await startOurs(dir))
+    for (const server of servers) probes.push(await Probe.open(server.url, READER))
+    for (const [i, probe] of probes.entries()) checkUnreads(await probe.request('{"cmd":"unreads_get"}', '"cmd":"unreads_get"'), results[i]!.plan, `${count(sizes[i]!)} messages`)
+    const n = Math.max(1, Math.floor(rounds / 4))
+    const alternate = async (frame: string, match: string, into?: [Float64Array, Float64Array]) => {
+      for (let i = 0; i < (into?.[0].length ?? warmup); i++) {
+        for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
+          const took = await probes[which]!.roundTrip(frame, match)
+          if (into) into[which]![i] = took
+        }
+      }
+    }
+    const gets: [Float64Array, Float64Array] = [new Float64Array(n), new Float64Array(n)]
+    const pings: [Float64Array, Float64Array] = [new Float64Array(n), new Float64Array(n)]
+    await alternate('{"cmd":"unreads_get"}', '"cmd":"unreads_get"')
+    await alternate('{"cmd":"unreads_get"}', '"cmd":"unreads_get"', gets)
+    await alternate('{"cmd":"pings_get","limit":50}', '"cmd":"pings_get"')
+    await alternate('{"cmd":"pings_get","limit":50}', '"cmd":"pings_get"', pings)
+    results.forEach((result, i) => {
+      result.unreadsGet = summarize(gets[i]!)
+      result.pingsGet = summarize(pings[i]!)
+    })
+  } catch (e) {
+    error = (e as Error).message
+  } finally {
+    for (const probe of probes) probe.close()
+    for (const server of servers) await server.stop()
+    for (const dir of dirs) await removeDir(dir)
+  }
+  return { results, error }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -680,7 +872,7 @@ async function main() {
   let failed = false
   const output: Record<string, unknown> = { machine: { cores, model, bun: Bun.version }, workers: workerCount, window: windowSize, pinned }
 
-  if (scenario !== 'history') {
+  if (runs('fanout')) {
     const outcomes: Array<{ params: FanoutParams; ours: FanoutResult[]; reference: FanoutResult[] }> = []
     for (const params of fanouts) {
       const label = `C=${params.clients} S=${params.senders} M=${params.messages}`
@@ -747,7 +939,7 @@ async function main() {
     }))
   }
 
-  if (scenario !== 'fanout') {
+  if (runs('history')) {
     console.log(`\nhistory: ${rounds} sequential message_new round trips (after ${warmup} warm-up) each on an empty and a ${count(prefill)}-message database, alternating…`)
     const { empty, full, error } = await history(prefill)
     if (error) {
@@ -790,6 +982,53 @@ async function main() {
       console.log(`\nmessage_new at ${count(prefill)} vs empty: p50 ${p50Ratio.toFixed(2)}×, mean ${meanRatio.toFixed(2)}× (target ≤ 1.2×: ${Math.max(p50Ratio, meanRatio) <= 1.2 ? 'met' : 'MISSED'})`)
     }
     output.history = { empty, full, rounds, warmup, prefill }
+  }
+
+  if (runs('unreads')) {
+    const trips = Math.max(1, Math.floor(rounds / 4))
+    console.log(
+      `\nunreads: ${count(SMALL_STORE)} and ${count(stored)} messages over ${UNREAD_CHANNELS} channels; ${trips} sequential unreads_get and pings_get round trips each (after ${warmup} warm-up), alternating…`,
+    )
+    const { results, error } = await unreads([SMALL_STORE, stored])
+    if (error) {
+      console.log(`  unreads: ERROR ${error}`)
+      failed = true
+    }
+    const [small, large] = results as [UnreadsResult, UnreadsResult]
+    console.log(`\nUnreads (one client; the reader has positions in ${UNREAD_CHANNELS / 2} of ${UNREAD_CHANNELS} channels; round trip = send → reply)`)
+    const row = (r: UnreadsResult) => [
+      count(r.stored),
+      `${count(r.plan.unread)}/${count(r.plan.total)}`,
+      ms(r.unreadsGet.p50),
+      ms(r.unreadsGet.p99),
+      ms(r.unreadsGet.mean),
+      count(r.plan.pings),
+      ms(r.pingsGet.p50),
+      ms(r.pingsGet.p99),
+      ms(r.pingsGet.mean),
+    ]
+    const ratio = (f: (r: UnreadsResult) => number) => `${(f(large) / f(small)).toFixed(2)}×`
+    console.log(
+      table(
+        ['stored messages', 'unread/total', 'unreads_get p50', 'p99', 'mean', 'pings', 'pings_get(50) p50', 'p99', 'mean'],
+        [
+          row(small),
+          row(large),
+          [
+            'ratio',
+            '',
+            ratio((r) => r.unreadsGet.p50),
+            ratio((r) => r.unreadsGet.p99),
+            ratio((r) => r.unreadsGet.mean),
+            '',
+            ratio((r) => r.pingsGet.p50),
+            ratio((r) => r.pingsGet.p99),
+            ratio((r) => r.pingsGet.mean),
+          ],
+        ],
+      ),
+    )
+    output.unreads = { results, trips, warmup, channels: UNREAD_CHANNELS }
   }
 
   if (flags.json) await writeFile(flags.json, JSON.stringify(output, (_, v) => (v instanceof Float64Array ? undefined : v), 2))
