@@ -1,13 +1,5 @@
 import type { Database } from 'bun:sqlite'
-import {
-  TargetGoneError,
-  type MessagePage,
-  type MessageRecord,
-  type MessageRepo,
-  type NewMessage,
-  type PingTargets,
-  type Target,
-} from '../types.ts'
+import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type PingTargets, type Target } from '../types.ts'
 import { GroupCommit, type CommitObserver } from './group-commit.ts'
 
 export interface Row {
