@@ -9,7 +9,7 @@ import { allows, locate, readableChannel, type Located } from './access.ts'
 const Text = T.Union([T.String(), T.Null()])
 
 /** Read positions name any message ID the client sends (commands.md §18.1), so its length is bounded. */
-export const MAX_MESSAGE_ID = 128
+const MAX_MESSAGE_ID = 128
 
 const DEFAULT_PINGS = 50
 const MAX_PINGS = 100
