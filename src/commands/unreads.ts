@@ -2,7 +2,7 @@ import { Type as T } from '@sinclair/typebox'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type Broadcast, type UserContext } from '../protocol/command.ts'
 import { fail } from '../protocol/errors.ts'
-import { readKey, type ChannelRecord, type Store, type Target } from '../store/types.ts'
+import { readPositionKey, type ChannelRecord, type Store, type Target } from '../store/types.ts'
 import { messageView } from '../views/message.ts'
 import { allows, locate, readableChannel, type Located } from './access.ts'
 
@@ -75,7 +75,7 @@ export const unreadsGet = defineCommand({
     const counts = await ctx.store.unreads.count(ctx.user.id, targets)
     // fromEntries, so that a channel named `__proto__` is a key like any other.
     const unreads = Object.fromEntries(
-      targets.map((target, i) => [readKey(target), target.thread_id === null ? counts[i] : { ...counts[i], parent_channel: target.channel }]),
+      targets.map((target, i) => [readPositionKey(target), target.thread_id === null ? counts[i] : { ...counts[i], parent_channel: target.channel }]),
     )
     return { reply: { cmd: 'unreads_get', unreads } }
   },

@@ -54,8 +54,8 @@ export interface Target {
   thread_id: string | null
 }
 
-/** The key of a target's read position, as `unreads_get` names it: `<channel name>` or `thread/<thread id>`. */
-export const readKey = (target: Target) => (target.thread_id === null ? target.channel : `thread/${target.thread_id}`)
+/** The read-position key of a target (data.md §12): the channel's name, or `thread/<id>`. */
+export const readPositionKey = (target: Target) => (target.thread_id ? `thread/${target.thread_id}` : target.channel)
 
 export interface MessageRecord {
   id: string
@@ -239,7 +239,7 @@ export interface UnreadCount {
 }
 
 /**
- * Read positions: per user, the last read message of each channel or thread (key: `readKey`).
+ * Read positions: per user, the last read message of each channel or thread (key: `readPositionKey`).
  * Counting costs the same however long the history is.
  */
 export interface UnreadRepo {

@@ -24,8 +24,8 @@ const EXTRA_KEYS = ['ping', 'embeds', 'attachments', 'interaction', 'webhook'] a
 /** The columns a write sets, in the order of `values`, then the ordinal. */
 const WRITTEN = 'id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions, n'
 
-/** The next ordinal of the target named by the two parameters that follow `values`. */
-const NEXT_N = 'COALESCE((SELECT next_n FROM target_stats WHERE channel = ? AND thread = ?), 1)'
+/** The next ordinal of the target of `values` (parameters 2 and 3: channel and thread). */
+const NEXT_N = 'COALESCE((SELECT next_n FROM target_stats WHERE channel = ?2 AND thread = ?3), 1)'
 
 export const COLUMNS = 'seq, id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions'
 
@@ -73,7 +73,7 @@ export class SqliteMessages implements MessageRepo {
       insert: db.prepare(`INSERT OR IGNORE INTO messages (${WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NEXT_N})`),
       // Checked in the same statement as the write, so no rename or delete can slip in between.
       insertIntoChannel: db.prepare(
-        `INSERT INTO messages (${WRITTEN}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NEXT_N} WHERE EXISTS (SELECT 1 FROM channels WHERE name = ?)`,
+        `INSERT INTO messages (${WRITTEN}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NEXT_N} WHERE EXISTS (SELECT 1 FROM channels WHERE name = ?2)`,
       ),
       counted: db.prepare(
         `INSERT INTO target_stats (channel, thread, next_n, live) VALUES (?, ?, 2, 1)
@@ -104,7 +104,7 @@ export class SqliteMessages implements MessageRepo {
     this.inserts = new GroupCommit<Insert>(
       db,
       ({ record, pings }) => {
-        const { changes, lastInsertRowid } = this.q.insertIntoChannel.run(...values(record), ...targetOf(record), record.channel)
+        const { changes, lastInsertRowid } = this.q.insertIntoChannel.run(...values(record))
         if (changes === 0) throw new TargetGoneError(record)
         this.stored(record, Number(lastInsertRowid), pings)
       },
@@ -233,7 +233,7 @@ export class SqliteMessages implements MessageRepo {
 
   /** Stores a whole record; returns 1 when it was new, 0 when its ID was already stored. */
   private write(record: MessageRecord): number {
-    const { changes, lastInsertRowid } = this.q.insert.run(...values(record), ...targetOf(record))
+    const { changes, lastInsertRowid } = this.q.insert.run(...values(record))
     if (changes > 0) this.stored(record, Number(lastInsertRowid))
     return changes
   }

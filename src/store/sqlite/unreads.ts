@@ -1,5 +1,5 @@
 import type { Database } from 'bun:sqlite'
-import { readKey, type Target, type UnreadCount, type UnreadRepo } from '../types.ts'
+import { readPositionKey, type Target, type UnreadCount, type UnreadRepo } from '../types.ts'
 
 interface Stats {
   next_n: number
@@ -34,11 +34,11 @@ export class SqliteUnreads implements UnreadRepo {
   }
 
   async set(userId: string, target: Target, messageId: string) {
-    this.q.upsert.run(userId, readKey(target), messageId, messageId, target.channel, target.thread_id ?? '')
+    this.q.upsert.run(userId, readPositionKey(target), messageId, messageId, target.channel, target.thread_id ?? '')
   }
 
   async get(userId: string, target: Target) {
-    return this.q.position.get(userId, readKey(target))?.last_read
+    return this.q.position.get(userId, readPositionKey(target))?.last_read
   }
 
   async count(userId: string, targets: Target[]) {
@@ -47,7 +47,7 @@ export class SqliteUnreads implements UnreadRepo {
 
   private countOne(userId: string, target: Target): UnreadCount {
     const thread = target.thread_id ?? ''
-    const position = this.q.position.get(userId, readKey(target))
+    const position = this.q.position.get(userId, readPositionKey(target))
     const { next_n, live } = this.q.stats.get(target.channel, thread) ?? { next_n: 1, live: 0 }
     const total = { last_read: position?.last_read ?? null, total_messages: live }
     // No position, or one whose message was not in this target when it was stored: all unread.
