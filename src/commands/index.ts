@@ -15,6 +15,7 @@ import { searchCommands } from './search.ts'
 import { serverCommands } from './server.ts'
 import { sessionCommands } from './session.ts'
 import { statusCommands } from './status.ts'
+import { threadCommands } from './threads.ts'
 import { userCommands } from './users.ts'
 
 /** The one command table. The router refuses duplicates at boot. */
@@ -23,6 +24,7 @@ export const allCommands: AnyCommand[] = [
   ...passwordCommands,
   ...sessionCommands,
   ...messageCommands,
+  ...threadCommands,
   ...reactionCommands,
   ...pinCommands,
   ...searchCommands,

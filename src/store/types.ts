@@ -48,6 +48,21 @@ export interface ChannelRecord {
   [key: string]: unknown
 }
 
+/** A forum thread as stored: users by ID (usernames only on the wire). */
+export interface ThreadRecord {
+  id: string
+  name: string
+  /** The forum channel the thread belongs to. */
+  parent_channel: string
+  /** User ID of the creator, who is always a participant. */
+  created_by: string
+  created_at: number
+  locked: boolean
+  archived: boolean
+  /** User IDs, creator first, then in joining order. */
+  participants: string[]
+}
+
 /** Where a message lives: a channel, or a thread (whose parent is `channel`). */
 export interface Target {
   channel: string
@@ -140,10 +155,13 @@ export interface ChannelRepo {
   delete(name: string): Promise<boolean>
 }
 
+/** The read-position key of a target (data.md §12): the channel's name, or `thread/<id>`. */
+export const readPositionKey = (target: Target) => (target.thread_id ? `thread/${target.thread_id}` : target.channel)
+
 /** A write named a channel (or thread) that no longer exists when the write happened. */
 export class TargetGoneError extends Error {
   constructor(readonly target: Target) {
-    super(`channel ${JSON.stringify(target.channel)} no longer exists`)
+    super(`${target.thread_id ? `thread ${JSON.stringify(target.thread_id)} of ` : ''}channel ${JSON.stringify(target.channel)} no longer exists`)
   }
 }
 
@@ -159,6 +177,11 @@ export interface MessageRepo {
   listLatest(target: Target, offset: number, limit: number): Promise<MessageRecord[]>
   /** Up to `limit` messages older than `beforeId`, oldest first; undefined when the ID is unknown. */
   listBefore(target: Target, beforeId: string, limit: number): Promise<MessagePage | undefined>
+  /**
+   * The message `id` with up to `below` older and `above` newer messages, oldest first, and the
+   * 0-based index of the first; undefined when the ID is unknown.
+   */
+  listAround(target: Target, id: string, above: number, below: number): Promise<MessagePage | undefined>
   /** Messages replying to `id`, oldest first. */
   listReplies(target: Target, id: string, limit: number): Promise<MessageRecord[]>
   /** Pinned messages, newest first. */
@@ -182,6 +205,23 @@ export interface MessageRepo {
    * already stored; returns how many were new. For importing another server's history.
    */
   importMany(messages: MessageRecord[]): Promise<number>
+}
+
+export interface ThreadRepo {
+  get(id: string): Promise<ThreadRecord | undefined>
+  /** The newest `limit` threads of a forum, newest first. */
+  listByChannel(channel: string, limit: number): Promise<ThreadRecord[]>
+  /** Stores a new thread with its creator as the first participant. */
+  insert(thread: Omit<ThreadRecord, 'participants'>): Promise<ThreadRecord>
+  update(id: string, patch: Partial<Pick<ThreadRecord, 'name' | 'locked' | 'archived'>>): Promise<ThreadRecord | undefined>
+  /**
+   * Deletes the thread with its messages, participants and read positions, in one transaction;
+   * messages already accepted for it are stored first and go with it.
+   */
+  delete(id: string): Promise<boolean>
+  /** Adds (or, for `leave`, removes) a participant; the creator never leaves. Undefined when the thread is gone. */
+  join(id: string, userId: string): Promise<ThreadRecord | undefined>
+  leave(id: string, userId: string): Promise<ThreadRecord | undefined>
 }
 
 export interface ModlogEntry {
@@ -228,6 +268,7 @@ export interface Store {
   users: UserRepo
   roles: RoleRepo
   channels: ChannelRepo
+  threads: ThreadRepo
   messages: MessageRepo
   unreads: UnreadRepo
   modlog: ModlogRepo

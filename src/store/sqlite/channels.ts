@@ -42,6 +42,7 @@ export class SqliteChannels implements ChannelRepo {
       this.db.run('UPDATE channels SET name = ?, data = ? WHERE name = ?', [channel.name, JSON.stringify(channel), name])
       if (channel.name === name) return
       this.db.run('UPDATE messages SET channel = ? WHERE channel = ?', [channel.name, name])
+      this.db.run('UPDATE threads SET channel = ? WHERE channel = ?', [channel.name, name])
       this.db.run('UPDATE OR REPLACE unreads SET key = ? WHERE key = ?', [channel.name, name])
     })()
     this.reload()
@@ -65,6 +66,10 @@ export class SqliteChannels implements ChannelRepo {
       this.db.run('DELETE FROM channels WHERE name = ?', [name])
       this.db.run('DELETE FROM messages WHERE channel = ?', [name])
       this.db.run('DELETE FROM unreads WHERE key = ?', [name])
+      // A forum takes its threads along (their messages went with the channel's above).
+      this.db.run(`DELETE FROM unreads WHERE key IN (SELECT 'thread/' || id FROM threads WHERE channel = ?)`, [name])
+      this.db.run('DELETE FROM thread_participants WHERE thread_id IN (SELECT id FROM threads WHERE channel = ?)', [name])
+      this.db.run('DELETE FROM threads WHERE channel = ?', [name])
     })()
     this.reload()
     return true

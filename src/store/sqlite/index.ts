@@ -6,6 +6,7 @@ import { SqliteMessages } from './messages.ts'
 import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
 import { SqliteRoles } from './roles.ts'
+import { SqliteThreads } from './threads.ts'
 import { SqliteUnreads } from './unreads.ts'
 import { upgrade, type UpgradeLog } from './upgrade.ts'
 import { SqliteUsers } from './users.ts'
@@ -39,6 +40,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     users,
     roles: new SqliteRoles(db, users),
     channels: new SqliteChannels(db, () => messages.flush()),
+    threads: new SqliteThreads(db, () => messages.flush()),
     messages,
     unreads: new SqliteUnreads(db),
     modlog: new SqliteModlog(db),
