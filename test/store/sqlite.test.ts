@@ -456,3 +456,34 @@ describe('channel renames and deletes with inserts still waiting for their group
     }),
   )
 })
+
+describe('threads', () => {
+  test(
+    'deleting a thread takes its messages along, those still waiting for their group commit too; later inserts are refused',
+    withStore(async ({ threads, messages, unreads }) => {
+      await messages.insert(message(THREAD, 'stored'))
+      await unreads.set('u1', 'thread/thread-1', 'x')
+      const queued = messages.insert(message(THREAD, 'in flight'))
+      expect(await threads.delete(THREAD.thread_id!)).toBe(true)
+      await queued
+      expect(await messages.listLatest(THREAD, 0, 10)).toEqual([])
+      expect(await unreads.get('u1', 'thread/thread-1')).toBeUndefined()
+      await expect(messages.insert(message(THREAD, 'too late'))).rejects.toBeInstanceOf(TargetGoneError)
+      expect(await threads.delete(THREAD.thread_id!)).toBe(false)
+    }),
+  )
+
+  test(
+    'a forum rename moves its threads; listing is newest first and bounded',
+    withStore(async ({ channels, threads }) => {
+      const thread = (id: string, created_at: number) => ({ id, parent_channel: 'random', name: id, created_by: 'u1', created_at, locked: false, archived: false })
+      await threads.insert(thread('a', 1))
+      await threads.insert(thread('b', 2))
+      await threads.insert(thread('c', 3))
+      await channels.update('random', { name: 'forum', type: 'forum' })
+      expect((await threads.listByChannel('forum', 2)).map((t) => t.id)).toEqual(['c', 'b'])
+      expect((await threads.get('a'))?.parent_channel).toBe('forum')
+      expect(await threads.listByChannel('random', 10)).toEqual([])
+    }),
+  )
+})
