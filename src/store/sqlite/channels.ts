@@ -42,6 +42,7 @@ export class SqliteChannels implements ChannelRepo {
       this.db.run('UPDATE channels SET name = ?, data = ? WHERE name = ?', [channel.name, JSON.stringify(channel), name])
       if (channel.name === name) return
       this.db.run('UPDATE messages SET channel = ? WHERE channel = ?', [channel.name, name])
+      this.db.run('UPDATE polls SET channel = ? WHERE channel = ?', [channel.name, name])
       this.db.run('UPDATE OR REPLACE unreads SET key = ? WHERE key = ?', [channel.name, name])
     })()
     this.reload()

@@ -5,6 +5,7 @@ import type { CommitObserver } from './group-commit.ts'
 import { SqliteMessages } from './messages.ts'
 import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
+import { SqlitePolls } from './polls.ts'
 import { SqliteRoles } from './roles.ts'
 import { SqliteUnreads } from './unreads.ts'
 import { upgrade, type UpgradeLog } from './upgrade.ts'
@@ -40,6 +41,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     roles: new SqliteRoles(db, users),
     channels: new SqliteChannels(db, () => messages.flush()),
     messages,
+    polls: new SqlitePolls(db),
     unreads: new SqliteUnreads(db),
     modlog: new SqliteModlog(db),
     async backup(target: string) {

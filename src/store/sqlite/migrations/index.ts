@@ -2,6 +2,7 @@ import type { Database } from 'bun:sqlite'
 import initial from './001-initial.ts'
 import defaults from './002-defaults.ts'
 import modlog from './003-modlog.ts'
+import polls from './005-polls.ts'
 
 export interface Migration {
   version: number
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   { version: 1, name: 'initial', up: initial },
   { version: 2, name: 'defaults', up: defaults },
   { version: 3, name: 'modlog', up: modlog },
+  { version: 5, name: 'polls', up: polls },
 ]
