@@ -11,7 +11,7 @@ import { allows, locate } from './access.ts'
 import { findPings } from './mentions.ts'
 
 /** data.md §3.5 documents these; upstream never enforced them. Emojis and the end time are bounded here too. */
-export const POLL_LIMITS = { question: 300, minOptions: 2, maxOptions: 10, text: 100, id: 50, emoji: 64, days: 365 } as const
+const POLL_LIMITS = { question: 300, minOptions: 2, maxOptions: 10, text: 100, id: 50, emoji: 64, days: 365 } as const
 
 const Str = T.Union([T.String(), T.Null()])
 const Num = T.Union([T.Number(), T.Null()])
