@@ -23,6 +23,7 @@ import type { Session } from './net/session.ts'
 import { Listener, loadTls, tlsPaths } from './net/tls.ts'
 import { topics } from './net/topics.ts'
 import { PluginManager } from './plugins/loader.ts'
+import { PollExpiry } from './polls/expiry.ts'
 import type { Context, Services } from './protocol/command.ts'
 import { Router } from './protocol/router.ts'
 import { acquireDataLock } from './store/lock.ts'
@@ -89,12 +90,14 @@ export function createApp(options: AppOptions): App {
   // The data folder is the database's; the fallback asset base is the address actually bound.
   const listening = (): string => `${tls ? 'https' : 'http'}://${config().websocket.host}:${listener.server.port}`
   const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
+  const pollExpiry = new PollExpiry({ store, publish: (topic, packet) => bus.publish(topic, packet), log })
   const services: Services = {
     rotur: new HttpRoturClient(() => config().rotur),
     loginThrottle: new LoginThrottle(() => config().security),
     registrations: new AddressLimiter(() => config().security.registrations_per_hour, 3_600_000),
     settings,
     assets,
+    pollExpiry,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -155,6 +158,9 @@ export function createApp(options: AppOptions): App {
   void pruneModlog()
   const modlogPruning = setInterval(pruneModlog, 86_400_000)
   background.push({ stop: () => clearInterval(modlogPruning) })
+  // Polls end at their end time, those that passed while the server was down at once.
+  pollExpiry.start()
+  background.push(pollExpiry)
   background.push(new BackupSchedule(store, settings, dirname(options.databasePath), log))
   background.push(plugins)
   void plugins.start()

@@ -8,6 +8,7 @@ import { passwordCommands } from './password.ts'
 import { moderationCommands } from './moderation.ts'
 import { pinCommands } from './pins.ts'
 import { pluginCommands } from './plugins.ts'
+import { pollCommands } from './polls.ts'
 import { rateLimitCommands } from './rate-limit.ts'
 import { reactionCommands } from './reactions.ts'
 import { roleCommands } from './roles.ts'
@@ -27,6 +28,7 @@ export const allCommands: AnyCommand[] = [
   ...threadCommands,
   ...reactionCommands,
   ...pinCommands,
+  ...pollCommands,
   ...searchCommands,
   ...channelCommands,
   ...userCommands,

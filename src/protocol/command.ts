@@ -9,6 +9,7 @@ import type { Hub } from '../net/hub.ts'
 import type { ServerAssets } from '../net/server-assets.ts'
 import type { Session } from '../net/session.ts'
 import type { PluginRegistry } from '../plugins/registry.ts'
+import type { PollExpiry } from '../polls/expiry.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
 import type { Audit } from '../audit/modlog.ts'
 import type { LiveConfig } from '../config/live.ts'
@@ -48,6 +49,8 @@ export interface Services {
   settings: LiveConfig
   /** Local icon/banner files and the URLs clients see for them. */
   assets: ServerAssets
+  /** Ends polls at their end time; told when a poll with one is created or ended. */
+  pollExpiry: PollExpiry
 }
 
 /** Context of an authenticated command: the caller's current stored record. */

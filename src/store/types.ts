@@ -145,13 +145,13 @@ export interface ChannelRepo {
   insert(channel: ChannelRecord): Promise<void>
   /**
    * Replaces the stored channel. When `channel.name` differs from `name` the channel is renamed
-   * and its history, pins and read positions move with it, in one transaction. Messages already
+   * and its history, pins, polls and read positions move with it, in one transaction. Messages already
    * accepted for the old name are stored first, so they move too.
    */
   update(name: string, channel: ChannelRecord): Promise<void>
   /** Moves the channel to `position` (clamped to the end) in the display order. */
   move(name: string, position: number): Promise<boolean>
-  /** Deletes the channel with its messages and read positions, in one transaction. */
+  /** Deletes the channel with its messages (and so their polls) and read positions, in one transaction. */
   delete(name: string): Promise<boolean>
 }
 
@@ -224,6 +224,74 @@ export interface ThreadRepo {
   leave(id: string, userId: string): Promise<ThreadRecord | undefined>
 }
 
+/** One answer of a poll as stored and sent; `emoji` is absent when unset. */
+export interface PollOption {
+  id: string
+  text: string
+  emoji?: string
+}
+
+/** A poll as stored (data.md §7): the creator by user ID; `channel` is the thread's parent for thread polls. */
+export interface PollRecord {
+  id: string
+  message_id: string
+  channel: string
+  thread_id: string | null
+  question: string
+  options: PollOption[]
+  allow_multiselect: boolean
+  /** Unix seconds; null: open until someone ends it. */
+  expires_at: number | null
+  created_by: string
+  created_at: number
+  ended: boolean
+  ended_at: number | null
+}
+
+/** How a vote went: `voted` carries the voter's options afterwards, in the poll's option order. */
+export type VoteOutcome = { status: 'voted'; option_ids: string[] } | { status: 'missing' | 'ended' | 'expired' }
+
+export interface PollTally {
+  /** Vote records per option ID; options nobody chose are absent. */
+  counts: Record<string, number>
+  /** User IDs per option ID in voting order; filled only when asked for. */
+  voters: Record<string, string[]>
+}
+
+/**
+ * Polls and their votes, one row per (poll, user, option). A poll lives as long as its message:
+ * deleting the message (or its channel or thread) deletes the poll and its votes, and a channel
+ * rename moves it.
+ */
+export interface PollRepo {
+  get(id: string): Promise<PollRecord | undefined>
+  getByMessage(messageId: string): Promise<PollRecord | undefined>
+  /**
+   * Stores a poll for a message already stored; `channel` and `thread_id` are taken from the
+   * message as it is now. Rejects with TargetGoneError when the message is gone.
+   */
+  insert(poll: Omit<PollRecord, 'ended' | 'ended_at'>): Promise<PollRecord>
+  /**
+   * Makes `optionIds` the user's whole choice in one transaction: votes for other options go,
+   * new ones are added, unchanged ones keep their time. An empty list withdraws every vote.
+   * Refused, changing nothing, when the poll is gone, ended, or past `expires_at` at `now`.
+   */
+  vote(pollId: string, userId: string, optionIds: string[], now: number): Promise<VoteOutcome>
+  /** The user's options in `pollId`, in the poll's option order. */
+  votesOf(pollId: string, userId: string): Promise<string[]>
+  /**
+   * Marks the poll ended at `at`. Only the call that ended it gets the ended record; every other
+   * call (already ended, unknown poll) gets undefined, so an ending is announced exactly once.
+   */
+  end(pollId: string, at: number): Promise<PollRecord | undefined>
+  /** Vote counts per option, and with `withVoters` who voted for each. */
+  results(pollId: string, withVoters: boolean): Promise<PollTally>
+  /** Up to `limit` open polls whose `expires_at` is at or before `now`, earliest first. */
+  listDue(now: number, limit: number): Promise<PollRecord[]>
+  /** The earliest `expires_at` of any open poll; undefined when none has one. */
+  nextExpiry(): Promise<number | undefined>
+}
+
 export interface ModlogEntry {
   /** `<ms since epoch>-<actor user id>`. */
   id: string
@@ -270,6 +338,7 @@ export interface Store {
   channels: ChannelRepo
   threads: ThreadRepo
   messages: MessageRepo
+  polls: PollRepo
   unreads: UnreadRepo
   modlog: ModlogRepo
   /** Writes a consistent copy of the whole database to `path` while others keep using it. */

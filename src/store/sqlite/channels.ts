@@ -43,6 +43,7 @@ export class SqliteChannels implements ChannelRepo {
       if (channel.name === name) return
       this.db.run('UPDATE messages SET channel = ? WHERE channel = ?', [channel.name, name])
       this.db.run('UPDATE threads SET channel = ? WHERE channel = ?', [channel.name, name])
+      this.db.run('UPDATE polls SET channel = ? WHERE channel = ?', [channel.name, name])
       this.db.run('UPDATE OR REPLACE unreads SET key = ? WHERE key = ?', [channel.name, name])
     })()
     this.reload()

@@ -5,6 +5,7 @@ import type { CommitObserver } from './group-commit.ts'
 import { SqliteMessages } from './messages.ts'
 import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
+import { SqlitePolls } from './polls.ts'
 import { SqliteRoles } from './roles.ts'
 import { SqliteThreads } from './threads.ts'
 import { SqliteUnreads } from './unreads.ts'
@@ -42,6 +43,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     channels: new SqliteChannels(db, () => messages.flush()),
     threads: new SqliteThreads(db, () => messages.flush()),
     messages,
+    polls: new SqlitePolls(db),
     unreads: new SqliteUnreads(db),
     modlog: new SqliteModlog(db),
     async backup(target: string) {

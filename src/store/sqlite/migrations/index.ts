@@ -3,6 +3,7 @@ import initial from './001-initial.ts'
 import defaults from './002-defaults.ts'
 import modlog from './003-modlog.ts'
 import threads from './004-threads.ts'
+import polls from './005-polls.ts'
 
 export interface Migration {
   version: number
@@ -16,4 +17,5 @@ export const migrations: Migration[] = [
   { version: 2, name: 'defaults', up: defaults },
   { version: 3, name: 'modlog', up: modlog },
   { version: 4, name: 'threads', up: threads },
+  { version: 5, name: 'polls', up: polls },
 ]
