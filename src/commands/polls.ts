@@ -8,6 +8,7 @@ import { TargetGoneError, type PollOption, type PollRecord } from '../store/type
 import { messageView } from '../views/message.ts'
 import { pollEmbed, pollEndPacket, pollResults, pollView } from '../views/poll.ts'
 import { allows, locate } from './access.ts'
+import { unarchived } from './threads.ts'
 import { findPings } from './mentions.ts'
 
 /** data.md §3.5 documents these; upstream never enforced them. Emojis and the end time are bounded here too. */
@@ -79,7 +80,9 @@ export const pollCreate = defineCommand({
     const options = parseOptions(p.options)
     const now = nowSeconds()
     const expires_at = parseEnd(p, now)
-    const { target, channel } = await locate(ctx, p)
+    const { target, channel, thread } = await locate(ctx, p)
+    // A poll is a message: a locked thread takes none, and one posted into an archived thread revives it.
+    if (thread?.locked) fail(E.threadLocked)
     const where = target.thread_id ? 'thread' : 'channel'
     if (!allows(ctx, channel, 'send') || !allows(ctx, channel, 'view')) fail(`You do not have permission to send messages in this ${where}`)
     if (!target.thread_id && channel.type !== 'text') fail('Cannot send messages in this channel type')
@@ -103,6 +106,7 @@ export const pollCreate = defineCommand({
           topic: topics.channel(poll.channel),
           packet: { cmd: 'message_new', message, channel: poll.channel, thread_id: poll.thread_id, global: true },
         },
+        ...(thread?.archived ? [await unarchived(ctx, thread)] : []),
       ],
       reply: {
         cmd: 'poll_create',

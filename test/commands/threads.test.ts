@@ -275,3 +275,25 @@ describe('messages_around and embeds_list', () => {
     expect(await alice.error({ cmd: 'embeds_list', channel: 'staff', id: 'x' })).toEqual({ cmd: 'error', val: 'Access denied to this channel' })
   })
 })
+
+describe('polls in threads', () => {
+  test.concurrent('a thread poll reaches the forum’s viewers, votes too; a locked thread takes none; deleting the thread removes it', async () => {
+    await using server = await startServer()
+    const owner = await server.login('owner')
+    const alice = await server.login('alice')
+    const { id } = await withThread(server, alice)
+    alice.send({ cmd: 'poll_create', thread_id: id, question: 'Pineapple?', options: ['yes', 'no'] })
+    const created = await alice.next('poll_create')
+    expect(created).toMatchObject({ channel: 'ideas', thread_id: id, question: 'Pineapple?' })
+    expect(await owner.next('message_new', (p) => p.thread_id === id)).toMatchObject({ channel: 'ideas', thread_id: id, message: { embeds: [{ type: 'poll' }] } })
+    owner.send({ cmd: 'poll_vote', poll_id: created.poll_id, option_id: '1' })
+    expect(await alice.next('poll_vote_update')).toMatchObject({ poll_id: created.poll_id, channel: 'ideas', thread_id: id, option_ids: ['1'] })
+
+    owner.send({ cmd: 'thread_update', thread_id: id, locked: true })
+    await alice.next('thread_update')
+    expect(await alice.error({ cmd: 'poll_create', thread_id: id, question: 'Again?', options: ['a', 'b'] })).toEqual(err('poll_create', 'This thread is locked'))
+
+    await owner.request({ cmd: 'thread_delete', thread_id: id })
+    expect(await owner.error({ cmd: 'poll_get', poll_id: created.poll_id })).toEqual(err('poll_get', 'Poll not found'))
+  })
+})
