@@ -14,6 +14,7 @@ import { roleCommands } from './roles.ts'
 import { searchCommands } from './search.ts'
 import { serverCommands } from './server.ts'
 import { sessionCommands } from './session.ts'
+import { slashCommands } from './slash.ts'
 import { statusCommands } from './status.ts'
 import { userCommands } from './users.ts'
 
@@ -36,4 +37,5 @@ export const allCommands: AnyCommand[] = [
   ...modlogCommands,
   ...pluginCommands,
   ...rateLimitCommands,
+  ...slashCommands,
 ]
