@@ -6,7 +6,7 @@ import { embedsError } from '../protocol/embeds.ts'
 import { E, ProtocolError, errorPacket, fail, failPlain } from '../protocol/errors.ts'
 import { MAX_ARGS_BYTES, checkArgs, requireBuiltinAccess, requireRegisteredAccess } from '../slash/calls.ts'
 import { BUILTIN_AUTHOR, SchemaProblem, parseDefinition } from '../slash/definition.ts'
-import { changePackets, type Holder, type Registered } from '../slash/registry.ts'
+import { REGISTRY_LIMITS, changePackets, tooManyCommands, type Holder, type Registered } from '../slash/registry.ts'
 import { TargetGoneError, type NewMessage } from '../store/types.ts'
 import { messageView } from '../views/message.ts'
 import { allows, locate, type Located } from './access.ts'
@@ -52,6 +52,8 @@ export const slashRegister = defineCommand({
   schema: T.Object({ commands: T.Optional(T.Unknown()) }),
   validate(_ctx, p) {
     if (!Array.isArray(p.commands) || p.commands.length === 0) fail('Commands must be provided as a list')
+    // Before looking at each one: a frame may hold a great many.
+    if (p.commands.length > REGISTRY_LIMITS.perHolder) fail(tooManyCommands('connection'))
   },
   run(ctx, p) {
     const commands = p.commands as unknown[]

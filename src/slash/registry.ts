@@ -55,6 +55,8 @@ export const REGISTRY_LIMITS = {
   totalBytes: 1024 * 1024,
 } as const
 
+export const tooManyCommands = (kind: Holder['kind']) => `Invalid command schema: at most ${REGISTRY_LIMITS.perHolder} commands per ${kind}`
+
 const ownerOf = (holder: Holder) => (holder.kind === 'connection' ? `user:${holder.userId}` : `plugin:${holder.plugin}`)
 const registeredBy = (holder: Holder) => (holder.kind === 'connection' ? holder.username : BUILTIN_AUTHOR)
 const bytesOf = (definition: SlashDefinition) => Buffer.byteLength(JSON.stringify(definition))
@@ -89,9 +91,7 @@ export class SlashRegistry {
   /** Why `holder` may not hold exactly `definitions` instead of what it holds now; undefined when it may. */
   refusal(holder: Holder, definitions: readonly SlashDefinition[]): string | undefined {
     const owner = ownerOf(holder)
-    if (definitions.length > REGISTRY_LIMITS.perHolder) {
-      return `Invalid command schema: at most ${REGISTRY_LIMITS.perHolder} commands per ${holder.kind}`
-    }
+    if (definitions.length > REGISTRY_LIMITS.perHolder) return tooManyCommands(holder.kind)
     const names = new Set<string>()
     for (const { name } of definitions) {
       if (names.has(name)) return `Invalid command schema: /${name} is listed twice`

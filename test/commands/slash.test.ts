@@ -177,6 +177,8 @@ describe('slash_register and slash_list', () => {
         'Invalid command schema: commands[0].options[0].choices[0] must be a string of at most 100 characters',
       ],
       [Array.from({ length: 51 }, (_, i) => command(`c${i}`)), 'Invalid command schema: at most 50 commands per connection'],
+      // Counted before any is looked at.
+      [Array.from({ length: 10_000 }, () => 5), 'Invalid command schema: at most 50 commands per connection'],
       [
         Array.from({ length: 50 }, (_, i) => command(`big${i}`, { description: 'd'.repeat(200), options: Array.from({ length: 4 }, (_, j) => ({ ...option(j), description: 'd'.repeat(200) })) })),
         'Invalid command schema: the commands are too large (at most 32768 bytes of JSON)',
@@ -501,6 +503,7 @@ export function setup(api) {
     { name: 'dice', description: 'Roll dice', options: [{ name: 'count', description: 'How many', type: 'int' }] },
     (call) => call.args.count > 3 ? { error: 'Too many dice' } : { response: call.user.username + ' rolled ' + call.args.count + ' in ' + call.channel },
   )
+  api.slash.register({ name: 'boom', description: 'Fails' }, async () => { throw new Error('kaboom') })
 }
 `
 
@@ -509,7 +512,7 @@ export function setup(api) {
     await using server = await serverWith(folder)
     const alice = await server.login('alice')
     const list = await alice.request({ cmd: 'slash_list' })
-    expect(list.commands.at(-1)).toEqual({
+    expect(list.commands.at(-2)).toEqual({
       name: 'dice',
       description: 'Roll dice',
       options: [{ name: 'count', description: 'How many', type: 'int', choices: null, required: true }],
@@ -522,6 +525,7 @@ export function setup(api) {
     const rolled = await call(alice, 'dice', { count: 2 })
     expect(rolled.message).toMatchObject({ user: 'originChats', content: 'alice rolled 2 in general', interaction: { command: 'dice', username: 'alice' } })
     expect(await alice.error({ cmd: 'slash_call', channel: 'general', command: 'dice', args: { count: 9 } })).toEqual(callError('Too many dice'))
+    expect(await alice.error({ cmd: 'slash_call', channel: 'general', command: 'boom' })).toEqual(callError('Error executing command: kaboom'))
     expect(await alice.error({ cmd: 'slash_call', channel: 'general', command: 'dice', args: { count: 'two' } })).toEqual(
       plainError("Invalid value for 'count': Expected integer, got str"),
     )
@@ -533,7 +537,7 @@ export function setup(api) {
     const unloaded = nextReport(server.app.plugins, { type: 'unloaded', plugin: 'dice' })
     await folder.remove('dice.ts')
     await unloaded
-    expect(await alice.next('slash_remove')).toEqual({ cmd: 'slash_remove', commands: ['dice'] })
+    expect(await alice.next('slash_remove')).toEqual({ cmd: 'slash_remove', commands: ['dice', 'boom'] })
     expect(await alice.error({ cmd: 'slash_call', channel: 'general', command: 'dice', args: { count: 1 } })).toEqual(callError('Unknown slash command: /dice'))
   })
 
@@ -544,8 +548,8 @@ export function setup(api) {
     const reloaded = nextReport(server.app.plugins, { type: 'loaded', plugin: 'dice' })
     await folder.write('dice.ts', DICE.replace("'dice'", "'dice2'"))
     await reloaded
-    expect(await alice.next('slash_remove')).toEqual({ cmd: 'slash_remove', commands: ['dice'] })
-    expect((await alice.next('slash_add')).commands.map((c: { name: string }) => c.name)).toEqual(['dice2'])
+    expect(await alice.next('slash_remove')).toEqual({ cmd: 'slash_remove', commands: ['dice', 'boom'] })
+    expect((await alice.next('slash_add')).commands.map((c: { name: string }) => c.name)).toEqual(['dice2', 'boom'])
 
     const failed = nextReport(server.app.plugins, { type: 'load_failed', plugin: 'broken' })
     await folder.write('broken.ts', DICE.replace("type: 'int'", "type: 'integer'"))
@@ -554,6 +558,6 @@ export function setup(api) {
       plugin: 'broken',
       error: 'Invalid command schema: options[0].type must be one of str, int, float, bool, enum',
     })
-    expect(names(await alice.request({ cmd: 'slash_list' })).slice(BUILTINS.length)).toEqual(['dice2'])
+    expect(names(await alice.request({ cmd: 'slash_list' })).slice(BUILTINS.length)).toEqual(['dice2', 'boom'])
   })
 })
