@@ -30,6 +30,9 @@ export interface SlashCommandView extends Omit<SlashDefinition, 'options'> {
   registeredBy: string
 }
 
+/** Who built-in (and plugin) commands are listed as registered by, and who authors their output. */
+export const BUILTIN_AUTHOR = 'originChats'
+
 export const SLASH_LIMITS = {
   /** Code points of a command or option name. */
   name: 32,
@@ -140,6 +143,3 @@ export function builtinView(definition: SlashDefinition): SlashCommandView {
   const options = definition.options.map(({ choices: _choices, ...option }) => option)
   return { ...definition, options, registeredBy: BUILTIN_AUTHOR }
 }
-
-/** Who built-in (and plugin) commands are listed as registered by, and who authors their output. */
-export const BUILTIN_AUTHOR = 'originChats'
