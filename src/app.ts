@@ -24,6 +24,8 @@ import { Listener, loadTls, tlsPaths } from './net/tls.ts'
 import { topics } from './net/topics.ts'
 import { PluginManager } from './plugins/loader.ts'
 import { PollExpiry } from './polls/expiry.ts'
+import { BUILTIN_SLASH_COMMANDS } from './slash/builtins.ts'
+import { SlashRegistry, changePackets } from './slash/registry.ts'
 import type { Context, Services } from './protocol/command.ts'
 import { Router } from './protocol/router.ts'
 import { acquireDataLock } from './store/lock.ts'
@@ -76,6 +78,11 @@ export function createApp(options: AppOptions): App {
   const bus = new LocalBus((frames) => metrics.delivered(frames))
   const hub = new Hub(bus, store)
   const presence = new Presence(hub, bus, log)
+  // Slash commands registered by a connection go when it closes (protocol README §2.7).
+  const slash = new SlashRegistry(BUILTIN_SLASH_COMMANDS)
+  presence.onLeave((session) => {
+    for (const packet of changePackets(slash.connectionClosed(session))) bus.publish(topics.users, packet)
+  })
   const limiter = new MemoryRateLimiter(() => config().rate_limiting)
   const actions = new MemoryRateLimiter(() => {
     const { actions_per_minute, actions_burst, actions_cooldown_seconds } = config().security
@@ -83,7 +90,7 @@ export function createApp(options: AppOptions): App {
   })
   const plugins: PluginManager = new PluginManager({
     // Built-in plugins act for the user who typed the command, through the router's effects.
-    server: { store, hub, bus, limiter, log, config, dataDir: dirname(options.databasePath), apply: (session, effects): Promise<void> => router.apply(context(session, () => {}), effects) },
+    server: { store, hub, bus, limiter, log, config, slash, dataDir: dirname(options.databasePath), apply: (session, effects): Promise<void> => router.apply(context(session, () => {}), effects) },
     configPath: options.configPath,
     settings,
   })
@@ -98,6 +105,7 @@ export function createApp(options: AppOptions): App {
     settings,
     assets,
     pollExpiry,
+    slash,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),

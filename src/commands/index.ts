@@ -15,6 +15,7 @@ import { roleCommands } from './roles.ts'
 import { searchCommands } from './search.ts'
 import { serverCommands } from './server.ts'
 import { sessionCommands } from './session.ts'
+import { slashCommands } from './slash.ts'
 import { statusCommands } from './status.ts'
 import { threadCommands } from './threads.ts'
 import { userCommands } from './users.ts'
@@ -40,4 +41,5 @@ export const allCommands: AnyCommand[] = [
   ...modlogCommands,
   ...pluginCommands,
   ...rateLimitCommands,
+  ...slashCommands,
 ]
