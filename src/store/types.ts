@@ -290,6 +290,20 @@ export interface PollRepo {
   listDue(now: number, limit: number): Promise<PollRecord[]>
   /** The earliest `expires_at` of any open poll; undefined when none has one. */
   nextExpiry(): Promise<number | undefined>
+  /**
+   * Stores complete polls (ended ones too) and votes as they are, for importing another server's:
+   * polls whose ID is stored or whose message is not are skipped, so are votes already stored or
+   * for unknown polls. Returns how many of each were new.
+   */
+  importMany(polls: PollRecord[], votes: PollVote[]): Promise<{ polls: number; votes: number }>
+}
+
+/** One vote: one option of one user. */
+export interface PollVote {
+  poll_id: string
+  option_id: string
+  user_id: string
+  voted_at: number
 }
 
 export interface ModlogEntry {

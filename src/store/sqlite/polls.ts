@@ -1,5 +1,5 @@
 import type { Database } from 'bun:sqlite'
-import { TargetGoneError, type PollOption, type PollRecord, type PollRepo, type PollTally, type VoteOutcome } from '../types.ts'
+import { TargetGoneError, type PollOption, type PollRecord, type PollRepo, type PollTally, type PollVote, type VoteOutcome } from '../types.ts'
 
 interface Row {
   id: string
@@ -109,6 +109,28 @@ export class SqlitePolls implements PollRepo {
 
   async nextExpiry() {
     return this.q.next.get()?.at ?? undefined
+  }
+
+  async importMany(polls: PollRecord[], votes: PollVote[]) {
+    const poll = this.db.prepare(
+      `INSERT OR IGNORE INTO polls (id, message_id, channel, thread, question, options, allow_multiselect, expires_at, created_by, created_at, ended, ended_at)
+       SELECT ?, id, channel, thread, ?, ?, ?, ?, ?, ?, ?, ? FROM messages WHERE id = ?`,
+    )
+    const vote = this.db.prepare(
+      'INSERT OR IGNORE INTO poll_votes (poll_id, option_id, user_id, voted_at) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM polls WHERE id = ?)',
+    )
+    return this.db.transaction(() => {
+      const added = { polls: 0, votes: 0 }
+      for (const p of polls) {
+        const { changes } = poll.run(
+          p.id, p.question, JSON.stringify(p.options), p.allow_multiselect ? 1 : 0, p.expires_at, p.created_by, p.created_at,
+          p.ended ? 1 : 0, p.ended_at, p.message_id,
+        )
+        added.polls += changes
+      }
+      for (const v of votes) added.votes += vote.run(v.poll_id, v.option_id, v.user_id, v.voted_at, v.poll_id).changes
+      return added
+    })()
   }
 }
 
