@@ -23,6 +23,9 @@ import type { Session } from './net/session.ts'
 import { Listener, loadTls, tlsPaths } from './net/tls.ts'
 import { topics } from './net/topics.ts'
 import { PluginManager } from './plugins/loader.ts'
+import { PollExpiry } from './polls/expiry.ts'
+import { BUILTIN_SLASH_COMMANDS } from './slash/builtins.ts'
+import { SlashRegistry, changePackets } from './slash/registry.ts'
 import type { Context, Services } from './protocol/command.ts'
 import { Router } from './protocol/router.ts'
 import { acquireDataLock } from './store/lock.ts'
@@ -75,6 +78,11 @@ export function createApp(options: AppOptions): App {
   const bus = new LocalBus((frames) => metrics.delivered(frames))
   const hub = new Hub(bus, store)
   const presence = new Presence(hub, bus, log)
+  // Slash commands registered by a connection go when it closes (protocol README §2.7).
+  const slash = new SlashRegistry(BUILTIN_SLASH_COMMANDS)
+  presence.onLeave((session) => {
+    for (const packet of changePackets(slash.connectionClosed(session))) bus.publish(topics.users, packet)
+  })
   const limiter = new MemoryRateLimiter(() => config().rate_limiting)
   const actions = new MemoryRateLimiter(() => {
     const { actions_per_minute, actions_burst, actions_cooldown_seconds } = config().security
@@ -82,19 +90,22 @@ export function createApp(options: AppOptions): App {
   })
   const plugins: PluginManager = new PluginManager({
     // Built-in plugins act for the user who typed the command, through the router's effects.
-    server: { store, hub, bus, limiter, log, config, dataDir: dirname(options.databasePath), apply: (session, effects): Promise<void> => router.apply(context(session, () => {}), effects) },
+    server: { store, hub, bus, limiter, log, config, slash, dataDir: dirname(options.databasePath), apply: (session, effects): Promise<void> => router.apply(context(session, () => {}), effects) },
     configPath: options.configPath,
     settings,
   })
   // The data folder is the database's; the fallback asset base is the address actually bound.
   const listening = (): string => `${tls ? 'https' : 'http'}://${config().websocket.host}:${listener.server.port}`
   const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
+  const pollExpiry = new PollExpiry({ store, publish: (topic, packet) => bus.publish(topic, packet), log })
   const services: Services = {
     rotur: new HttpRoturClient(() => config().rotur),
     loginThrottle: new LoginThrottle(() => config().security),
     registrations: new AddressLimiter(() => config().security.registrations_per_hour, 3_600_000),
     settings,
     assets,
+    pollExpiry,
+    slash,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -155,6 +166,9 @@ export function createApp(options: AppOptions): App {
   void pruneModlog()
   const modlogPruning = setInterval(pruneModlog, 86_400_000)
   background.push({ stop: () => clearInterval(modlogPruning) })
+  // Polls end at their end time, those that passed while the server was down at once.
+  pollExpiry.start()
+  background.push(pollExpiry)
   background.push(new BackupSchedule(store, settings, dirname(options.databasePath), log))
   background.push(plugins)
   void plugins.start()

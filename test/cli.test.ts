@@ -135,6 +135,8 @@ test.concurrent('serve: messages are stored, SIGTERM closes clients with 1001, a
   const data = join(folder, 'data')
   const command = [binary, 'serve', '--config', config, '--data', data]
   let id: string
+  let threadId: string
+  let pollId: string
   {
     await using server = await ServerProcess.start(command, folder)
     expect(server.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/)
@@ -151,6 +153,16 @@ test.concurrent('serve: messages are stored, SIGTERM closes clients with 1001, a
     const echo = await client.next('message_new')
     expect(echo.message.content).toBe('kept across restarts')
     id = echo.message.id
+
+    // The owner tools of the same binary reach the running server: alice may now make a forum.
+    expect(await run([binary, 'user', 'roles', 'alice', 'add', 'owner', '--config', config, '--data', data], folder)).toMatchObject({ code: 0 })
+    await client.next('channels_get')
+    await client.request({ cmd: 'channel_create', name: 'ideas', type: 'forum', permissions: { view: ['user'], send: ['user'], create_thread: ['user'] } })
+    threadId = (await client.request({ cmd: 'thread_create', channel: 'ideas', name: 'Toppings' })).thread.id
+    client.send({ cmd: 'message_new', thread_id: threadId, content: 'in a thread' })
+    expect(await client.next('message_new', (p) => p.thread_id === threadId)).toMatchObject({ channel: 'ideas', message: { content: 'in a thread' } })
+    pollId = (await client.request({ cmd: 'poll_create', channel: 'general', question: 'Pizza?', options: ['yes', 'no'] })).poll_id
+    expect((await client.request({ cmd: 'poll_vote', poll_id: pollId, option_id: '0' })).results.total_votes).toBe(1)
     server.signal('SIGTERM')
     expect((await client.closed).code).toBe(1001)
     expect(await server.exited).toBe(0)
@@ -159,5 +171,8 @@ test.concurrent('serve: messages are stored, SIGTERM closes clients with 1001, a
   await using client = await TestClient.connect(again.url)
   await authenticate(client, { cmd: 'login', username: 'alice', password: 'hunter22' })
   const history = await client.request({ cmd: 'messages_get', channel: 'general' })
-  expect(history.messages.map((m: { id: string; content: string }) => [m.id, m.content])).toEqual([[id, 'kept across restarts']])
+  expect(history.messages.map((m: { id: string; content: string }) => m.content)).toEqual(['kept across restarts', ''])
+  expect(history.messages[0].id).toBe(id)
+  expect((await client.request({ cmd: 'thread_messages', thread_id: threadId })).messages.map((m: { content: string }) => m.content)).toEqual(['in a thread'])
+  expect((await client.request({ cmd: 'poll_get', poll_id: pollId })).poll).toMatchObject({ question: 'Pizza?', user_votes: ['0'] })
 })

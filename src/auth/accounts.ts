@@ -47,3 +47,17 @@ export async function localNameTaken(store: Store, config: Config, name: string)
   if (owner.trim() !== '' && skeleton(owner) === skeleton(name) && config.auth_mode !== 'cracked-only') return true
   return (await lookalikeOf(store, name)) !== undefined
 }
+
+/**
+ * The user a typed name means: a username (any case), then the local account `USR:local_<name>`,
+ * then the only user with that nickname (any case). A nickname several users share means none.
+ * Shared by the chat commands of the `commands` plugin and the slash built-ins.
+ */
+export async function findUserByName(store: Store, name: string): Promise<UserRecord | undefined> {
+  const { users } = store
+  const found = (await users.getByUsername(name)) ?? (await users.get(localId(name))) ?? (await users.getByUsername(localId(name)))
+  if (found) return found
+  const wanted = name.trim().toLowerCase()
+  const named = (await users.list()).filter((user) => user.nickname?.trim().toLowerCase() === wanted)
+  return named.length === 1 ? named[0] : undefined
+}

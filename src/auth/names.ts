@@ -41,6 +41,9 @@ const INVISIBLE_OR_SPACE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Z}\s]/u
 
 export const MAX_USERNAME = 64
 
+/** Nicknames may hold spaces, but nothing invisible or line-breaking. */
+export const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u
+
 /** `user_update`'s rules for a new username; the error text, or undefined when the name is fine. */
 export function usernameError(name: string): string | undefined {
   const length = [...name].length

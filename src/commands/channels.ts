@@ -26,7 +26,7 @@ const TYPES: readonly unknown[] = ['text', 'voice', 'separator', 'forum']
 /** Channel names are free-form (never paths), but bounded and printable (compat-notes §3.38). */
 export const CHANNEL_NAME_MAX = 100
 // C0/C1 controls, lone surrogates, line/paragraph separators and bidi embeddings/overrides/isolates.
-const UNPRINTABLE = /[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u
+export const UNPRINTABLE = /[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u
 
 const AnyField = T.Optional(T.Unknown())
 const RoleLists = TypeCompiler.Compile(T.Record(T.String(), T.Union([T.Array(T.String()), T.Null()])))

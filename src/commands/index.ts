@@ -8,13 +8,16 @@ import { passwordCommands } from './password.ts'
 import { moderationCommands } from './moderation.ts'
 import { pinCommands } from './pins.ts'
 import { pluginCommands } from './plugins.ts'
+import { pollCommands } from './polls.ts'
 import { rateLimitCommands } from './rate-limit.ts'
 import { reactionCommands } from './reactions.ts'
 import { roleCommands } from './roles.ts'
 import { searchCommands } from './search.ts'
 import { serverCommands } from './server.ts'
 import { sessionCommands } from './session.ts'
+import { slashCommands } from './slash.ts'
 import { statusCommands } from './status.ts'
+import { threadCommands } from './threads.ts'
 import { unreadCommands } from './unreads.ts'
 import { userCommands } from './users.ts'
 
@@ -24,8 +27,10 @@ export const allCommands: AnyCommand[] = [
   ...passwordCommands,
   ...sessionCommands,
   ...messageCommands,
+  ...threadCommands,
   ...reactionCommands,
   ...pinCommands,
+  ...pollCommands,
   ...searchCommands,
   ...channelCommands,
   ...userCommands,
@@ -37,5 +42,6 @@ export const allCommands: AnyCommand[] = [
   ...modlogCommands,
   ...pluginCommands,
   ...rateLimitCommands,
+  ...slashCommands,
   ...unreadCommands,
 ]

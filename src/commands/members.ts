@@ -1,6 +1,6 @@
 import { Type as T } from '@sinclair/typebox'
 import { lookalikeOf } from '../auth/accounts.ts'
-import { normalizeName, usernameError } from '../auth/names.ts'
+import { UNPRINTABLE, normalizeName, usernameError } from '../auth/names.ts'
 import { isBanned, userManagementError } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type UserContext } from '../protocol/command.ts'
@@ -34,8 +34,6 @@ export const usersBannedList = defineCommand({
 
 const UPDATABLE = new Set(['username', 'nickname'])
 const MAX_NICKNAME = 64
-/** Nicknames may hold spaces, but nothing invisible or line-breaking. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u
 
 /**
  * Renames a user and/or sets their nickname. Unlike upstream: a username another user holds,

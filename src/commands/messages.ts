@@ -2,11 +2,13 @@ import { Type as T } from '@sinclair/typebox'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type Context } from '../protocol/command.ts'
 import { embedsError } from '../protocol/embeds.ts'
-import { E, fail } from '../protocol/errors.ts'
+import { E, fail, failPlain } from '../protocol/errors.ts'
 import { TargetGoneError, type NewMessage } from '../store/types.ts'
 import { messageView, messageViews, usernameOf } from '../views/message.ts'
-import { allows, locate, readableChannel, requireReadable } from './access.ts'
+import { allows, locate, placeOf, readableChannel, requireChangeable, requireReadableTarget, threadField } from './access.ts'
+import { historyPage, Limit, Start } from './history.ts'
 import { findMentions, hasMentions, pingTargets, wirePings } from './mentions.ts'
+import { unarchived } from './threads.ts'
 import { positionMoved } from './unreads.ts'
 
 const Name = T.Union([T.String(), T.Null()])
@@ -64,9 +66,12 @@ export const messageNew = defineCommand({
     checkLength(ctx, content)
   },
   async run(ctx, p) {
-    const { target, channel } = await locate(ctx, p)
-    if (!allows(ctx, channel, 'send') || !allows(ctx, channel, 'view')) fail('You do not have permission to send messages in this channel')
-    if (channel.type !== 'text') fail('Cannot send messages in this channel type')
+    const located = await locate(ctx, p)
+    const { target, channel, thread } = located
+    if (thread?.locked) fail(E.threadLocked)
+    if (!allows(ctx, channel, 'send') || !allows(ctx, channel, 'view')) fail(`You do not have permission to send messages in this ${placeOf(located)}`)
+    // A forum holds threads, not messages of its own.
+    if (!thread && channel.type !== 'text') fail('Cannot send messages in this channel type')
     const replied = p.reply_to ? await ctx.store.messages.get(target, p.reply_to) : undefined
     if (p.reply_to && !replied) fail("The message you're trying to reply to was not found")
     checkAttachments(ctx, p.attachments)
@@ -86,8 +91,10 @@ export const messageNew = defineCommand({
     return {
       broadcast: {
         topic: topics.channel(target.channel),
-        packet: { cmd: 'message_new', message, channel: target.channel, thread_id: null, global: true },
+        packet: { cmd: 'message_new', message, channel: target.channel, thread_id: target.thread_id, global: true },
       },
+      // Posting into an archived thread brings it back (commands.md §3.1 step 8).
+      publish: thread?.archived ? [await unarchived(ctx, thread)] : [],
       events: [
         {
           name: 'new_message',
@@ -115,12 +122,14 @@ export const messageEdit = defineCommand({
     checkLength(ctx, p.content.trim())
   },
   async run(ctx, p) {
-    const { target, channel } = await locate(ctx, p)
+    const located = await locate(ctx, p)
+    const { target, channel } = located
+    requireChangeable(ctx, located)
     const message = await ctx.store.messages.get(target, p.id!)
     if (!message) return fail('Message not found or cannot be edited')
     if (message.user !== ctx.user.id) fail('You do not have permission to edit this message')
     // Someone who can no longer see a channel no longer changes what is said there.
-    if (!allows(ctx, channel, 'edit_own') || !allows(ctx, channel, 'view')) fail('You do not have permission to edit your own message in this channel')
+    if (!allows(ctx, channel, 'edit_own') || !allows(ctx, channel, 'view')) fail(`You do not have permission to edit your own message in this ${placeOf(located)}`)
     const embeds = Array.isArray(p.embeds) ? p.embeds : undefined
     const content = p.content!.trim()
     const mentions = await findMentions(content, ctx.store.users)
@@ -139,13 +148,14 @@ export const messageEdit = defineCommand({
           content: edited.content,
           message: hasMentions(pings) ? { ...view, pings } : view,
           channel: target.channel,
+          ...threadField(target),
           global: true,
         },
       },
       events: [
         {
           name: 'message_edit',
-          data: { channel: target.channel, thread_id: null, id: edited.id, content: edited.content, user_id: ctx.user.id, username: ctx.user.username },
+          data: { channel: target.channel, thread_id: target.thread_id, id: edited.id, content: edited.content, user_id: ctx.user.id, username: ctx.user.username },
         },
       ],
     }
@@ -161,11 +171,15 @@ export const messageDelete = defineCommand({
     if (!p.id || !(p.channel || p.thread_id)) fail('Invalid message delete format')
   },
   async run(ctx, p) {
-    const { target, channel } = await locate(ctx, p)
+    const located = await locate(ctx, p)
+    const { target, channel } = located
+    requireChangeable(ctx, located)
     const message = await ctx.store.messages.get(target, p.id!)
     if (!message) return fail('Message not found or cannot be deleted')
     if (message.user === ctx.user.id) {
-      if (!allows(ctx, channel, 'delete_own') || !allows(ctx, channel, 'view')) fail('You do not have permission to delete your own message in this channel')
+      if (!allows(ctx, channel, 'delete_own') || !allows(ctx, channel, 'view')) {
+        fail(`You do not have permission to delete your own message in this ${placeOf(located)}`)
+      }
     } else if (!allows(ctx, channel, 'delete') || !allows(ctx, channel, 'view')) {
       fail('You do not have permission to delete this message')
     }
@@ -173,50 +187,70 @@ export const messageDelete = defineCommand({
     return {
       broadcast: {
         topic: topics.channel(target.channel),
-        packet: { cmd: 'message_delete', id: message.id, channel: target.channel, global: true },
+        packet: { cmd: 'message_delete', id: message.id, channel: target.channel, ...threadField(target), global: true },
       },
-      audit: [{ action: 'message_delete', target_id: message.id, details: { channel: target.channel } }],
-      events: [{ name: 'message_delete', data: { channel: target.channel, id: message.id, user_id: ctx.user.id, username: ctx.user.username } }],
+      audit: [{ action: 'message_delete', target_id: message.id, details: { channel: target.channel, ...threadField(target) } }],
+      events: [
+        { name: 'message_delete', data: { channel: target.channel, id: message.id, user_id: ctx.user.id, username: ctx.user.username, ...threadField(target) } },
+      ],
     }
   },
 })
 
-const DEFAULT_PAGE = 100
-const MAX_PAGE = 200
+/** `messages_around` bounds: default and most messages on each side of the target. */
+const AROUND_DEFAULT = 50
+const AROUND_MAX = 200
+
 
 export const messagesGet = defineCommand({
   cmd: 'messages_get',
-  schema: T.Object({
-    channel: T.Optional(Name),
-    thread_id: T.Optional(Id),
-    start: T.Optional(T.Union([T.Integer(), T.String(), T.Null()])),
-    limit: T.Optional(T.Union([T.Integer(), T.Null()])),
-  }),
+  schema: T.Object({ channel: T.Optional(Name), thread_id: T.Optional(Id), start: Start, limit: Limit }),
   validate(_ctx, p) {
     if (!p.channel && !p.thread_id) fail('Channel or thread_id required')
   },
   async run(ctx, p) {
-    const { target, channel } = await locate(ctx, p)
-    requireReadable(ctx, channel)
-    const requested = p.limit && p.limit > 0 ? p.limit : DEFAULT_PAGE
-    const limit = Math.min(requested, MAX_PAGE)
-    let messages
-    let range
-    if (typeof p.start === 'string') {
-      // A message ID: the page just older than it. `range` then holds the slice's indices, oldest = 0.
-      const page = (await ctx.store.messages.listBefore(target, p.start, limit)) ?? { messages: [], first: 0 }
-      messages = page.messages
-      range = { start: page.first, end: page.first + messages.length }
-    } else {
-      messages = await ctx.store.messages.listLatest(target, Math.max(0, p.start ?? 0), limit)
-      range = { start: p.start ?? 0, end: (p.start ?? 0) + requested }
-    }
-    const reply = { cmd: 'messages_get', channel: target.channel, messages: await messageViews(messages, ctx.store.users), range }
+    const located = await locate(ctx, p)
+    requireReadableTarget(ctx, located)
+    const { target } = located
+    const { messages, range, newestPage } = await historyPage(ctx, target, p.start, p.limit)
+    const reply = { cmd: 'messages_get', channel: target.channel, ...threadField(target), messages: await messageViews(messages, ctx.store.users), range }
     // Only the newest page marks the channel read (upstream acked whatever page was fetched).
     const newest = messages.at(-1)
-    if (typeof p.start === 'string' || (p.start ?? 0) > 0 || !newest) return { reply }
+    if (!newestPage || !newest) return { reply }
     await ctx.store.unreads.set(ctx.user.id, target, newest.id)
     return { reply, publish: [positionMoved(ctx.user.id, target, newest.id)] }
+  },
+})
+
+/** A window around a message: `above` newer and `below` older ones, the newest message included (upstream dropped it). */
+export const messagesAround = defineCommand({
+  cmd: 'messages_around',
+  schema: T.Object({
+    around: T.Optional(Id),
+    channel: T.Optional(Name),
+    thread_id: T.Optional(Id),
+    bounds: T.Optional(T.Union([T.Object({ above: T.Optional(T.Integer({ minimum: 0 })), below: T.Optional(T.Integer({ minimum: 0 })) }), T.Null()])),
+  }),
+  validate(_ctx, p) {
+    if (!p.around) fail('around (message ID) is required')
+    if (!p.channel && !p.thread_id) fail('Channel or thread_id required')
+  },
+  async run(ctx, p) {
+    const located = await locate(ctx, p)
+    requireReadableTarget(ctx, located)
+    const { target } = located
+    const above = Math.min(p.bounds?.above ?? AROUND_DEFAULT, AROUND_MAX)
+    const below = Math.min(p.bounds?.below ?? AROUND_DEFAULT, AROUND_MAX)
+    const window = (await ctx.store.messages.listAround(target, p.around!, above, below)) ?? fail(E.messageNotFound)
+    return {
+      reply: {
+        cmd: 'messages_around',
+        channel: target.channel,
+        thread_id: target.thread_id,
+        messages: await messageViews(window.messages, ctx.store.users),
+        range: { start: window.first, end: window.first + window.messages.length },
+      },
+    }
   },
 })
 
@@ -228,28 +262,58 @@ export const messageGet = defineCommand({
     if (!p.id || !(p.channel || p.thread_id)) fail('Channel/thread and message ID are required')
   },
   async run(ctx, p) {
-    const { target, channel } = await locate(ctx, p)
-    requireReadable(ctx, channel)
+    const located = await locate(ctx, p)
+    requireReadableTarget(ctx, located)
+    const { target } = located
     const message = await ctx.store.messages.get(target, p.id!)
     if (!message) return fail(E.messageNotFound)
-    return { reply: { cmd: 'message_get', channel: target.channel, message: await messageView(message, ctx.store.users) } }
+    return { reply: { cmd: 'message_get', channel: target.channel, ...threadField(target), message: await messageView(message, ctx.store.users) } }
   },
 })
 
+/** Upstream has no cap on `limit`; replies are read in one query, so it is bounded like a page. */
+const MAX_REPLIES = 200
+
 export const messageReplies = defineCommand({
   cmd: 'message_replies',
-  schema: T.Object({ id: T.Optional(Id), channel: T.Optional(Name), limit: T.Optional(T.Union([T.Integer(), T.Null()])) }),
+  schema: T.Object({ id: T.Optional(Id), channel: T.Optional(Name), thread_id: T.Optional(Id), limit: Limit }),
   invalid: 'Channel name and message ID are required',
   validate(_ctx, p) {
-    if (!p.id || !p.channel) fail('Channel name and message ID are required')
+    if (!p.id || !(p.channel || p.thread_id)) fail('Channel name and message ID are required')
   },
   async run(ctx, p) {
-    const { target } = await readableChannel(ctx, p.channel!)
-    const limit = p.limit && p.limit > 0 ? p.limit : 50
+    const located = p.thread_id ? await locate(ctx, p) : await readableChannel(ctx, p.channel!)
+    requireReadableTarget(ctx, located)
+    const { target } = located
+    const limit = Math.min(p.limit && p.limit > 0 ? p.limit : 50, MAX_REPLIES)
     const replies = await ctx.store.messages.listReplies(target, p.id!, limit)
     return {
-      reply: { cmd: 'message_replies', channel: target.channel, message_id: p.id, replies: await messageViews(replies, ctx.store.users) },
+      reply: {
+        cmd: 'message_replies',
+        channel: target.channel,
+        ...threadField(target),
+        message_id: p.id,
+        replies: await messageViews(replies, ctx.store.users),
+      },
     }
+  },
+})
+
+/** A message's embeds; like upstream's channel path it needs no text-channel check, but it needs `view`. */
+export const embedsList = defineCommand({
+  cmd: 'embeds_list',
+  schema: T.Object({ id: T.Optional(Id), channel: T.Optional(Name), thread_id: T.Optional(Id) }),
+  invalid: 'Message ID is required',
+  validate(_ctx, p) {
+    if (!p.id) fail('Message ID is required')
+    if (!p.channel && !p.thread_id) fail('Channel or thread_id is required')
+  },
+  async run(ctx, p) {
+    const located = await locate(ctx, p)
+    if (located.thread) requireReadableTarget(ctx, located)
+    else if (!allows(ctx, located.channel, 'view')) failPlain(E.channelAccessDenied)
+    const message = (await ctx.store.messages.get(located.target, p.id!)) ?? fail(E.messageNotFound)
+    return { reply: { cmd: 'embeds_list', id: message.id, embeds: message.embeds ?? [] } }
   },
 })
 
@@ -263,16 +327,21 @@ export const typing = defineCommand({
     if (!p.channel && !p.thread_id) fail('Channel name or thread_id not provided')
   },
   async run(ctx, p) {
-    const { target, channel } = await locate(ctx, p)
-    // Unlike the read commands, typing's access error carries `src` (commands.md §3.9).
-    if (channel.type !== 'text' || !allows(ctx, channel, 'view')) fail(E.channelAccessDenied)
+    const located = await locate(ctx, p)
+    const { target, channel } = located
+    if (located.thread) {
+      if (!allows(ctx, channel, 'send') || !allows(ctx, channel, 'view')) fail('You do not have permission to send messages in this thread')
+    } else if (channel.type !== 'text' || !allows(ctx, channel, 'view')) {
+      // Unlike the read commands, typing's access error carries `src` (commands.md §3.9).
+      fail(E.channelAccessDenied)
+    }
     return {
       broadcast: {
         topic: topics.channel(target.channel),
-        packet: { cmd: 'typing', channel: target.channel, user: ctx.user.username, thread_id: null, global: true },
+        packet: { cmd: 'typing', channel: target.channel, user: ctx.user.username, thread_id: target.thread_id, global: true },
       },
     }
   },
 })
 
-export const messageCommands = [messageNew, messageEdit, messageDelete, messagesGet, messageGet, messageReplies, typing]
+export const messageCommands = [messageNew, messageEdit, messageDelete, messagesGet, messagesAround, messageGet, messageReplies, embedsList, typing]

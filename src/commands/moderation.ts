@@ -35,12 +35,15 @@ async function changeBan(store: Store, userId: string, ban: boolean): Promise<Us
   return changed ? user : undefined
 }
 
-/** What a ban does beyond the store: channel subscriptions dropped, sessions told and closed, logged. */
-export const banEffects = (user: UserRecord): Effects => ({
+/**
+ * What a ban does beyond the store: channel subscriptions dropped, sessions told and closed,
+ * logged. The slash `/ban` gives a reason and its own disconnect text (protocol README §2.7).
+ */
+export const banEffects = (user: UserRecord, how: { reason?: string; disconnectReason?: string } = {}): Effects => ({
   refreshAccess: [user.id],
-  disconnect: [{ userId: user.id, packet: disconnectPacket(BANNED_REASON) }],
-  audit: [{ action: 'user_ban', target_id: user.id, target_name: user.username }],
-  events: [{ name: 'user_ban', data: { user_id: user.id, username: user.username } }],
+  disconnect: [{ userId: user.id, packet: disconnectPacket(how.disconnectReason ?? BANNED_REASON) }],
+  audit: [{ action: 'user_ban', target_id: user.id, target_name: user.username, ...(how.reason === undefined ? {} : { details: { reason: how.reason } }) }],
+  events: [{ name: 'user_ban', data: { user_id: user.id, username: user.username, ...(how.reason === undefined ? {} : { reason: how.reason }) } }],
 })
 
 export const unbanEffects = (user: UserRecord): Effects => ({

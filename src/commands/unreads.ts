@@ -3,8 +3,9 @@ import { topics } from '../net/topics.ts'
 import { defineCommand, type Broadcast, type UserContext } from '../protocol/command.ts'
 import { fail } from '../protocol/errors.ts'
 import { readPositionKey, type ChannelRecord, type Store, type Target } from '../store/types.ts'
+import { LISTED_THREADS } from '../views/channels.ts'
 import { messageView } from '../views/message.ts'
-import { allows, locate, readableChannel, type Located } from './access.ts'
+import { allows, locate, readableChannel, requireReadableTarget, type Located } from './access.ts'
 
 const Text = T.Union([T.String(), T.Null()])
 
@@ -22,18 +23,15 @@ export function positionMoved(userId: string, target: Target, messageId: string)
   return { topic: topics.user(userId), packet: { cmd: 'unreads_update', last_read: messageId, ...named(target) } }
 }
 
-/**
- * The IDs of a forum channel's threads, for `unreads_get`. Threads arrive with the forum work;
- * until then a forum has none. Plug the thread listing in here.
- */
-async function forumThreads(_store: Store, _forum: ChannelRecord): Promise<string[]> {
-  return []
+/** The IDs of a forum channel's threads, for `unreads_get`: those `channels_get` lists. */
+async function forumThreads(store: Store, forum: ChannelRecord): Promise<string[]> {
+  return (await store.threads.listByChannel(forum.name, LISTED_THREADS)).map((thread) => thread.id)
 }
 
-/** A thread the caller may view: thread access with the parent channel's view check (commands.md §6). */
+/** A thread the caller may view, locked or archived too (compat-notes bug 3). */
 async function viewableThread(ctx: UserContext, threadId: string): Promise<Located> {
   const located = await locate(ctx, { thread_id: threadId })
-  if (!allows(ctx, located.channel, 'view')) fail('You do not have permission to view this thread')
+  requireReadableTarget(ctx, located)
   return located
 }
 

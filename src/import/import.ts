@@ -1,17 +1,22 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ChannelRecord, MessageRecord, RoleRecord, Store, UserRecord } from '../store/types.ts'
+import type { ChannelRecord, MessageRecord, PollRecord, RoleRecord, Store, Target, UserRecord } from '../store/types.ts'
 import {
   InvalidFile,
   findDataFolder,
   isDirectory,
   parseChannels,
   parseMessages,
+  parsePolls,
   parseRoles,
+  parseThread,
   parseUsers,
+  parseVotes,
   type UpstreamChannel,
   type UpstreamMessage,
+  type UpstreamPoll,
   type UpstreamRole,
+  type UpstreamThread,
   type UpstreamUser,
 } from './upstream.ts'
 
@@ -43,6 +48,9 @@ export interface ImportReport {
   roles: ImportCounts
   channels: ImportCounts
   messages: ImportCounts
+  threads: ImportCounts
+  polls: ImportCounts
+  votes: ImportCounts
   /** Malformed files, skipped as a whole. */
   invalid: Array<{ path: string; reason: string }>
   /** Things left out that are not errors (messages of unknown channels, unsupported files). */
@@ -58,10 +66,6 @@ export class ImportError extends Error {}
 
 /** Upstream files this importer does not read yet; named in the report when present. */
 const UNSUPPORTED = [
-  'threads',
-  'threadMessages',
-  'polls.json',
-  'poll_votes.json',
   'webhooks.json',
   'attachments.json',
   'serverEmojis.json',
@@ -85,6 +89,9 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     roles: { imported: 0, skipped: 0 },
     channels: { imported: 0, skipped: 0 },
     messages: { imported: 0, skipped: 0 },
+    threads: { imported: 0, skipped: 0 },
+    polls: { imported: 0, skipped: 0 },
+    votes: { imported: 0, skipped: 0 },
     invalid: [],
     notes: [],
   }
@@ -110,8 +117,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
 
   const resolveUser = await userResolver(store, names)
   const channelsDir = join(folder, 'channels')
-  const files = isDirectory(channelsDir) ? readdirSync(channelsDir).filter((file) => file.endsWith('.json')).sort() : []
-  for (const file of files) {
+  for (const file of jsonFiles(channelsDir)) {
     const name = file.slice(0, -'.json'.length)
     const path = join(channelsDir, file)
     if (!(await store.channels.get(name))) {
@@ -120,10 +126,43 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     }
     const messages = await read(path, parseMessages)
     if (!messages) continue
-    const records = toMessageRecords(name, messages, resolveUser)
-    const added = await store.messages.importMany(records)
-    report.messages.imported += added
-    report.messages.skipped += records.length - added
+    await importMessages(store, report, toMessageRecords({ channel: name, thread_id: null }, messages, resolveUser))
+  }
+
+  const threadsDir = join(folder, 'threads')
+  for (const file of jsonFiles(threadsDir)) {
+    const path = join(threadsDir, file)
+    const thread = await read(path, parseThread)
+    if (!thread) continue
+    const parent = await store.channels.get(thread.parent_channel)
+    if (parent?.type !== 'forum') {
+      report.notes.push(`${path}: no forum channel named '${thread.parent_channel}'; the thread was not imported`)
+      continue
+    }
+    report.threads[(await importThread(store, thread, resolveUser)) ? 'imported' : 'skipped']++
+  }
+  const threadMessagesDir = join(folder, 'threadMessages')
+  const threadFiles = isDirectory(threadMessagesDir) ? readdirSync(threadMessagesDir).filter((file) => file.endsWith('.jsonl')).sort() : []
+  for (const file of threadFiles) {
+    const path = join(threadMessagesDir, file)
+    const thread = await store.threads.get(file.slice(0, -'.jsonl'.length))
+    if (!thread) {
+      report.notes.push(`${path}: no thread with that ID; its messages were not imported`)
+      continue
+    }
+    const messages = await read(path, parseMessages)
+    if (messages) await importMessages(store, report, toMessageRecords({ channel: thread.parent_channel, thread_id: thread.id }, messages, resolveUser))
+  }
+
+  const polls = await read(join(folder, 'polls.json'), parsePolls)
+  const votes = (await read(join(folder, 'poll_votes.json'), parseVotes)) ?? []
+  if (polls) {
+    const added = await store.polls.importMany(
+      polls.map((poll) => toPollRecord(poll, resolveUser)),
+      votes.map((vote) => ({ poll_id: vote.poll_id, option_id: vote.option_id, user_id: resolveUser(vote.user_id), voted_at: vote.voted_at ?? 0 })),
+    )
+    report.polls = { imported: added.polls, skipped: polls.length - added.polls }
+    report.votes = { imported: added.votes, skipped: votes.length - added.votes }
   }
 
   const unsupported = UNSUPPORTED.filter((name) => existsSync(join(folder, name)))
@@ -228,13 +267,55 @@ async function userResolver(store: Store, names: Map<string, string>): Promise<(
   return (user) => (ids.has(user) ? user : (names.get(user.toLowerCase()) ?? user))
 }
 
-function toMessageRecords(channel: string, messages: UpstreamMessage[], resolveUser: (user: string) => string): MessageRecord[] {
+const jsonFiles = (dir: string) => (isDirectory(dir) ? readdirSync(dir).filter((file) => file.endsWith('.json')).sort() : [])
+
+async function importMessages(store: Store, report: ImportReport, records: MessageRecord[]) {
+  const added = await store.messages.importMany(records)
+  report.messages.imported += added
+  report.messages.skipped += records.length - added
+}
+
+/** A thread, its creator and participants as user IDs here; false when its ID is already stored. */
+async function importThread(store: Store, thread: UpstreamThread, resolveUser: (user: string) => string): Promise<boolean> {
+  if (await store.threads.get(thread.id)) return false
+  const creator = resolveUser(thread.created_by)
+  await store.threads.insert({
+    id: thread.id,
+    name: thread.name,
+    parent_channel: thread.parent_channel,
+    created_by: creator,
+    created_at: thread.created_at,
+    locked: thread.locked ?? false,
+    archived: thread.archived ?? false,
+  })
+  for (const participant of thread.participants ?? []) await store.threads.join(thread.id, resolveUser(participant))
+  return true
+}
+
+function toPollRecord(poll: UpstreamPoll, resolveUser: (user: string) => string): PollRecord {
+  return {
+    id: poll.id,
+    message_id: poll.message_id,
+    // Where the poll lives is taken from its message when stored (PollRepo.importMany).
+    channel: '',
+    thread_id: null,
+    question: poll.question,
+    options: poll.options.map(({ id, text, emoji }) => (emoji ? { id, text, emoji } : { id, text })),
+    allow_multiselect: poll.allow_multiselect ?? false,
+    expires_at: poll.expires_at ?? null,
+    created_by: resolveUser(poll.created_by),
+    created_at: poll.created_at,
+    ended: poll.ended ?? false,
+    ended_at: poll.ended_at ?? null,
+  }
+}
+
+function toMessageRecords(target: Target, messages: UpstreamMessage[], resolveUser: (user: string) => string): MessageRecord[] {
   const authors = new Map(messages.map((message) => [message.id, message.user]))
   return messages.map((message) => {
     const record: MessageRecord = {
       id: message.id,
-      channel,
-      thread_id: null,
+      ...target,
       user: resolveUser(message.user),
       content: message.content,
       timestamp: message.timestamp,

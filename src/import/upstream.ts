@@ -174,3 +174,83 @@ export function parseMessages(text: string): UpstreamMessage[] {
   })
   return messages
 }
+
+const Thread = T.Object(
+  {
+    id: T.String({ minLength: 1 }),
+    name: T.String(),
+    parent_channel: T.String({ minLength: 1 }),
+    created_by: T.String(),
+    created_at: T.Number(),
+    locked: T.Optional(T.Boolean()),
+    archived: T.Optional(T.Boolean()),
+    participants: T.Optional(Strings),
+  },
+  Open,
+)
+
+const PollOption = T.Object({ id: T.String({ minLength: 1 }), text: T.String(), emoji: T.Optional(OrNull(T.String())) }, Open)
+const Poll = T.Object(
+  {
+    id: T.String({ minLength: 1 }),
+    message_id: T.String({ minLength: 1 }),
+    question: T.String(),
+    options: T.Array(PollOption),
+    allow_multiselect: T.Optional(T.Boolean()),
+    expires_at: T.Optional(OrNull(T.Number())),
+    created_by: T.String(),
+    created_at: T.Number(),
+    ended: T.Optional(T.Boolean()),
+    ended_at: T.Optional(OrNull(T.Number())),
+  },
+  Open,
+)
+const Vote = T.Object({ poll_id: T.String({ minLength: 1 }), option_id: T.String(), user_id: T.String(), voted_at: T.Optional(T.Number()) }, Open)
+const Positions = T.Record(T.String(), T.String())
+
+export type UpstreamThread = Static<typeof Thread>
+export type UpstreamPoll = Static<typeof Poll>
+export type UpstreamVote = Static<typeof Vote>
+
+const more = {
+  thread: TypeCompiler.Compile(Thread),
+  poll: TypeCompiler.Compile(Poll),
+  vote: TypeCompiler.Compile(Vote),
+  positions: TypeCompiler.Compile(Positions),
+}
+
+/** threads/<id>.json: one thread (data.md §6), users by ID. */
+export function parseThread(text: string): UpstreamThread {
+  return check(more.thread, parseJson(text, ''), '')
+}
+
+/**
+ * polls.json: the container is not documented upstream (data.md §16); both an object keyed by
+ * poll ID and an array of polls are read.
+ */
+export function parsePolls(text: string): UpstreamPoll[] {
+  const raw = parseJson(text, '')
+  const entries = Array.isArray(raw) ? raw.map((value, index) => [String(index), value] as const) : isObject(raw) ? Object.entries(raw) : undefined
+  if (!entries) throw new InvalidFile('expected an object keyed by poll ID, or an array of polls')
+  return entries.map(([key, value]) => check(more.poll, value, `/${key}`))
+}
+
+/** poll_votes.json: an array of votes, or (per data.md §7, "a list per poll") an object of such lists by poll ID. */
+export function parseVotes(text: string): UpstreamVote[] {
+  const raw = parseJson(text, '')
+  if (Array.isArray(raw)) return raw.map((value, index) => check(more.vote, value, `/${index}`))
+  if (!isObject(raw)) throw new InvalidFile('expected an array of votes, or an object of vote lists by poll ID')
+  return Object.entries(raw).flatMap(([pollId, list]) => {
+    if (!Array.isArray(list)) throw new InvalidFile(`/${pollId}: expected an array of votes`)
+    return list.map((value, index) => check(more.vote, { poll_id: pollId, ...(isObject(value) ? value : {}) }, `/${pollId}/${index}`))
+  })
+}
+
+/** unreads.json: per user ID, the last read message ID per key (`<channel>` or `thread/<id>`). */
+export function parseUnreads(text: string): Array<{ userId: string; key: string; messageId: string }> {
+  const raw = parseJson(text, '')
+  if (!isObject(raw)) throw new InvalidFile('expected an object keyed by user ID')
+  return Object.entries(raw).flatMap(([userId, value]) =>
+    Object.entries(check(more.positions, value, `/${userId}`)).map(([key, messageId]) => ({ userId, key, messageId })),
+  )
+}

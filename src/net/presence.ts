@@ -14,6 +14,9 @@ import { topics } from './topics.ts'
  * `user_disconnect` when the last one closes.
  */
 export class Presence {
+  /** What else a closing connection takes with it, announced before `user_disconnect` (README §2.7). */
+  private readonly leaving: Array<(session: Session) => void> = []
+
   constructor(
     private readonly hub: Hub,
     private readonly bus: Bus,
@@ -47,8 +50,14 @@ export class Presence {
     this.log.info(`connection ${session.id} authenticated as ${quote(user.username)}${isNew ? ' (new account)' : ''}`)
   }
 
+  /** Runs `hook` for every connection that closes, in the order hooks were added. */
+  onLeave(hook: (session: Session) => void) {
+    this.leaving.push(hook)
+  }
+
   closed(session: Session, code: number) {
     const gone = this.hub.closed(session)
+    for (const hook of this.leaving) hook(session)
     if (gone) this.bus.publish(topics.users, { cmd: 'user_disconnect', username: gone.username })
     this.log.info(`connection ${session.id} closed (${code})${session.user ? ` user ${quote(session.user.username)}` : ''}`)
   }

@@ -9,9 +9,11 @@ import type { Session } from '../net/session.ts'
 import { topics } from '../net/topics.ts'
 import type { Effects } from '../protocol/command.ts'
 import type { Packet } from '../protocol/errors.ts'
+import type { SlashRegistry } from '../slash/registry.ts'
 import type { ChannelRecord, MessageRecord, Store, UserRecord } from '../store/types.ts'
 import { messageView } from '../views/message.ts'
 import { withoutSecrets, type PublicUser } from '../views/user.ts'
+import type { PluginSlashCommands } from './slash.ts'
 
 /**
  * What a plugin sees. A plugin is a module exporting `getInfo()` (with `handles`), one
@@ -83,6 +85,38 @@ export type PluginEventName = keyof PluginEvents
 /** A handler may return a promise; it is never awaited by the server (see `handler_timeout_ms`). */
 export type PluginHandler<D = Record<string, any>> = (conn: PluginConnection | null, data: D, api: PluginApi) => unknown
 
+/** A slash command a plugin registers (data.md §15); `options` default to none, `required` to true. */
+export interface PluginSlashDefinition {
+  name: string
+  description: string
+  options?: Array<{ name: string; description: string; type: 'str' | 'int' | 'float' | 'bool' | 'enum'; choices?: string[] | null; required?: boolean }>
+  /** The caller needs any one of these roles. */
+  whitelistRoles?: string[] | null
+  /** Callers holding any of these roles are refused. */
+  blacklistRoles?: string[] | null
+  /** Listed for clients; not honoured (responses are public). */
+  ephemeral?: boolean
+}
+
+/** One use of a plugin's slash command; `args` are already checked against the options. */
+export interface PluginSlashCall {
+  command: string
+  args: Record<string, unknown>
+  /** The text channel it was used in; the caller may view and send there. */
+  channel: string
+  user: { id: string; username: string }
+  /** The caller's connection. */
+  conn: PluginConnection
+}
+
+/**
+ * Text (posted as the command's message), `{response, embeds}`, or `{error}`: the caller gets
+ * that error instead of a message.
+ */
+export type PluginSlashAnswer = string | { response?: string; embeds?: unknown[] } | { error: string }
+
+export type PluginSlashHandler = (call: PluginSlashCall, api: PluginApi) => PluginSlashAnswer | Promise<PluginSlashAnswer>
+
 /** The typed API every plugin receives, in `setup(api)` and as the third handler argument. */
 export interface PluginApi {
   /** The plugin's name: its file name without extension. */
@@ -124,6 +158,15 @@ export interface PluginApi {
     /** The newest `limit` messages of a channel, oldest first. */
     latest(channel: string, limit: number): Promise<MessageRecord[]>
   }
+  slash: {
+    /**
+     * Registers a slash command answered by `handler`: each use posts its answer in the caller's
+     * channel as `originChats`, with `interaction`. Throws for an invalid definition or a name
+     * already taken. Commands registered in `setup()` appear once the plugin has loaded; all of
+     * them go when it unloads or reloads.
+     */
+    register(definition: PluginSlashDefinition, handler: PluginSlashHandler): void
+  }
   /** The message rate limiter (effective when `rate_limiting.enabled`). */
   limiter: {
     /** Blocks a user's messages for `seconds` (0 lifts the timeout). */
@@ -143,6 +186,7 @@ export interface ServerAccess {
   config(): Config
   /** The data folder (plugins keep their files in `<data>/plugins/<name>`). */
   dataDir: string
+  slash: SlashRegistry
   /**
    * Applies effects as if the user of `session` had run a command: announcements, modlog
    * entries with that user as actor, plugin events. Replies are not used.
@@ -191,6 +235,8 @@ export interface ApiOptions {
   slice(): Record<string, unknown> | undefined
   /** Registers a handler registered through `api.on`. */
   subscribe(event: string, handler: PluginHandler): void
+  /** Where `api.slash.register` puts the plugin's commands. */
+  slash: PluginSlashCommands
 }
 
 /** The API object of one loaded plugin. */
@@ -221,6 +267,14 @@ export function createPluginApi(server: ServerAccess, options: ApiOptions): Plug
     messages: {
       get: (channel, id) => store.messages.get({ channel, thread_id: null }, id),
       latest: (channel, limit) => store.messages.listLatest({ channel, thread_id: null }, 0, limit),
+    },
+    slash: {
+      register: (definition, handler) => {
+        if (typeof handler !== 'function') throw new Error('a slash command needs a handler function')
+        options.slash.register(definition, async ({ session, command, args, channel, user }) =>
+          handler({ command, args, channel, user, conn: connectionOf(server, session)! }, api),
+        )
+      },
     },
     limiter: {
       timeout: (userId, seconds) => server.limiter.timeout(userId, seconds),

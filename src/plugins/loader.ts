@@ -4,10 +4,13 @@ import type { LiveConfig } from '../config/live.ts'
 import type { Config } from '../config/schema.ts'
 import { quote, type Logger } from '../log.ts'
 import type { Session } from '../net/session.ts'
+import { topics } from '../net/topics.ts'
+import { changePackets, type SlashChange } from '../slash/registry.ts'
 import { connectionOf, createPluginApi, type PluginApi, type PluginHandler, type ServerAccess } from './api.ts'
 import { commandsPlugin } from './builtin/commands.ts'
 import { welcomePlugin } from './builtin/welcome.ts'
 import type { PluginInfo, PluginRegistry } from './registry.ts'
+import { PluginSlashCommands } from './slash.ts'
 
 /** What a plugin module may export (plugins.md §1). */
 export interface PluginModule {
@@ -50,6 +53,7 @@ interface Loaded {
   required: string[]
   handlers: Map<string, PluginHandler[]>
   api: PluginApi
+  slash: PluginSlashCommands
   cleanup?: () => unknown
 }
 
@@ -353,8 +357,12 @@ export class PluginManager implements PluginRegistry {
       const value = source === 'builtin' ? (plugins.builtin as Record<string, unknown>)[name] : plugins[name]
       return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined
     }
-    const api = createPluginApi(this.server, { name, log, slice, subscribe: add })
-    const loaded: Loaded = { name, source, info: structuredClone(info), required, handlers, api }
+    const announce = (change: SlashChange) => {
+      for (const packet of changePackets(change)) this.server.bus.publish(topics.users, packet)
+    }
+    const slash = new PluginSlashCommands(this.server.slash, name, announce, log)
+    const api = createPluginApi(this.server, { name, log, slice, subscribe: add, slash })
+    const loaded: Loaded = { name, source, info: structuredClone(info), required, handlers, api, slash }
     if (typeof module.setup === 'function') {
       const cleanup = await this.bounded(Promise.resolve(module.setup(api)), 'setup()')
       if (typeof cleanup === 'function') loaded.cleanup = cleanup as () => unknown
@@ -376,11 +384,13 @@ export class PluginManager implements PluginRegistry {
     const previous = this.plugins.get(next.name)
     if (previous) await this.unload(previous)
     this.plugins.set(next.name, next)
+    next.slash.activate()
     this.server.log.info(`plugin ${quote(next.name)} loaded from ${next.source}`)
     this.report({ type: 'loaded', plugin: next.name, source: next.source })
   }
 
   private async unload(plugin: Loaded) {
+    plugin.slash.withdraw()
     if (!plugin.cleanup) return
     try {
       await this.bounded(Promise.resolve(plugin.cleanup()), 'cleanup')

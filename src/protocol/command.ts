@@ -9,6 +9,8 @@ import type { Hub } from '../net/hub.ts'
 import type { ServerAssets } from '../net/server-assets.ts'
 import type { Session } from '../net/session.ts'
 import type { PluginRegistry } from '../plugins/registry.ts'
+import type { PollExpiry } from '../polls/expiry.ts'
+import type { SlashRegistry } from '../slash/registry.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
 import type { Audit } from '../audit/modlog.ts'
 import type { LiveConfig } from '../config/live.ts'
@@ -48,6 +50,10 @@ export interface Services {
   settings: LiveConfig
   /** Local icon/banner files and the URLs clients see for them. */
   assets: ServerAssets
+  /** Ends polls at their end time; told when a poll with one is created or ended. */
+  pollExpiry: PollExpiry
+  /** The slash commands: built-ins and those registered by connections and plugins. */
+  slash: SlashRegistry
 }
 
 /** Context of an authenticated command: the caller's current stored record. */
@@ -80,6 +86,8 @@ export interface Effects {
   publish?: Broadcast[]
   /** Packets for one user's first live connection. */
   toFirstConnection?: Array<{ userId: string; packet: Packet }>
+  /** Packets for one particular connection (the bot that registered a slash command). */
+  toSession?: Array<{ session: Session; packet: Packet }>
   /** Users whose roles changed: recompute their channel subscriptions. */
   refreshAccess?: string[]
   /** Send each listed user's sockets `packet` (if any), then close them. */

@@ -219,6 +219,7 @@ export class Router {
       const first = hub.sessionsOf(userId)[0]
       if (first) hub.send(first, packet)
     }
+    for (const { session, packet } of effects.toSession ?? []) hub.send(session, packet)
     if (effects.channelsChanged) await this.pushChannelLists(hub.onlineUserIds())
     else if (effects.refreshAccess) await this.pushChannelLists(effects.refreshAccess)
     for (const { userId, packet } of effects.disconnect ?? []) hub.disconnectUser(userId, packet)

@@ -48,14 +48,26 @@ export interface ChannelRecord {
   [key: string]: unknown
 }
 
+/** A forum thread as stored: users by ID (usernames only on the wire). */
+export interface ThreadRecord {
+  id: string
+  name: string
+  /** The forum channel the thread belongs to. */
+  parent_channel: string
+  /** User ID of the creator, who is always a participant. */
+  created_by: string
+  created_at: number
+  locked: boolean
+  archived: boolean
+  /** User IDs, creator first, then in joining order. */
+  participants: string[]
+}
+
 /** Where a message lives: a channel, or a thread (whose parent is `channel`). */
 export interface Target {
   channel: string
   thread_id: string | null
 }
-
-/** The read-position key of a target (data.md §12): the channel's name, or `thread/<id>`. */
-export const readPositionKey = (target: Target) => (target.thread_id ? `thread/${target.thread_id}` : target.channel)
 
 export interface MessageRecord {
   id: string
@@ -139,20 +151,26 @@ export interface ChannelRepo {
   insert(channel: ChannelRecord): Promise<void>
   /**
    * Replaces the stored channel. When `channel.name` differs from `name` the channel is renamed
-   * and its history, pins, pings, counts and read positions move with it, in one transaction.
-   * Messages already accepted for the old name are stored first, so they move too.
+   * and its history, pins, polls, pings, counts and read positions move with it, in one
+   * transaction. Messages already accepted for the old name are stored first, so they move too.
    */
   update(name: string, channel: ChannelRecord): Promise<void>
   /** Moves the channel to `position` (clamped to the end) in the display order. */
   move(name: string, position: number): Promise<boolean>
-  /** Deletes the channel with its messages, pings, counts and read positions (its threads' too), in one transaction. */
+  /**
+   * Deletes the channel with its messages (and so their polls), pings, counts and read positions
+   * (its threads' too), in one transaction.
+   */
   delete(name: string): Promise<boolean>
 }
+
+/** The read-position key of a target (data.md §12): the channel's name, or `thread/<id>`. */
+export const readPositionKey = (target: Target) => (target.thread_id ? `thread/${target.thread_id}` : target.channel)
 
 /** A write named a channel (or thread) that no longer exists when the write happened. */
 export class TargetGoneError extends Error {
   constructor(readonly target: Target) {
-    super(`channel ${JSON.stringify(target.channel)} no longer exists`)
+    super(`${target.thread_id ? `thread ${JSON.stringify(target.thread_id)} of ` : ''}channel ${JSON.stringify(target.channel)} no longer exists`)
   }
 }
 
@@ -169,6 +187,11 @@ export interface MessageRepo {
   listLatest(target: Target, offset: number, limit: number): Promise<MessageRecord[]>
   /** Up to `limit` messages older than `beforeId`, oldest first; undefined when the ID is unknown. */
   listBefore(target: Target, beforeId: string, limit: number): Promise<MessagePage | undefined>
+  /**
+   * The message `id` with up to `below` older and `above` newer messages, oldest first, and the
+   * 0-based index of the first; undefined when the ID is unknown.
+   */
+  listAround(target: Target, id: string, above: number, below: number): Promise<MessagePage | undefined>
   /** Messages replying to `id`, oldest first. */
   listReplies(target: Target, id: string, limit: number): Promise<MessageRecord[]>
   /** Pinned messages, newest first. */
@@ -195,6 +218,105 @@ export interface MessageRepo {
    * counts include them; they ping nobody.
    */
   importMany(messages: MessageRecord[]): Promise<number>
+}
+
+export interface ThreadRepo {
+  get(id: string): Promise<ThreadRecord | undefined>
+  /** The newest `limit` threads of a forum, newest first. */
+  listByChannel(channel: string, limit: number): Promise<ThreadRecord[]>
+  /** Stores a new thread with its creator as the first participant. */
+  insert(thread: Omit<ThreadRecord, 'participants'>): Promise<ThreadRecord>
+  update(id: string, patch: Partial<Pick<ThreadRecord, 'name' | 'locked' | 'archived'>>): Promise<ThreadRecord | undefined>
+  /**
+   * Deletes the thread with its messages, participants and read positions, in one transaction;
+   * messages already accepted for it are stored first and go with it.
+   */
+  delete(id: string): Promise<boolean>
+  /** Adds (or, for `leave`, removes) a participant; the creator never leaves. Undefined when the thread is gone. */
+  join(id: string, userId: string): Promise<ThreadRecord | undefined>
+  leave(id: string, userId: string): Promise<ThreadRecord | undefined>
+}
+
+/** One answer of a poll as stored and sent; `emoji` is absent when unset. */
+export interface PollOption {
+  id: string
+  text: string
+  emoji?: string
+}
+
+/** A poll as stored (data.md §7): the creator by user ID; `channel` is the thread's parent for thread polls. */
+export interface PollRecord {
+  id: string
+  message_id: string
+  channel: string
+  thread_id: string | null
+  question: string
+  options: PollOption[]
+  allow_multiselect: boolean
+  /** Unix seconds; null: open until someone ends it. */
+  expires_at: number | null
+  created_by: string
+  created_at: number
+  ended: boolean
+  ended_at: number | null
+}
+
+/** How a vote went: `voted` carries the voter's options afterwards, in the poll's option order. */
+export type VoteOutcome = { status: 'voted'; option_ids: string[] } | { status: 'missing' | 'ended' | 'expired' }
+
+export interface PollTally {
+  /** Vote records per option ID; options nobody chose are absent. */
+  counts: Record<string, number>
+  /** User IDs per option ID in voting order; filled only when asked for. */
+  voters: Record<string, string[]>
+}
+
+/**
+ * Polls and their votes, one row per (poll, user, option). A poll lives as long as its message:
+ * deleting the message (or its channel or thread) deletes the poll and its votes, and a channel
+ * rename moves it.
+ */
+export interface PollRepo {
+  get(id: string): Promise<PollRecord | undefined>
+  getByMessage(messageId: string): Promise<PollRecord | undefined>
+  /**
+   * Stores a poll for a message already stored; `channel` and `thread_id` are taken from the
+   * message as it is now. Rejects with TargetGoneError when the message is gone.
+   */
+  insert(poll: Omit<PollRecord, 'ended' | 'ended_at'>): Promise<PollRecord>
+  /**
+   * Makes `optionIds` the user's whole choice in one transaction: votes for other options go,
+   * new ones are added, unchanged ones keep their time. An empty list withdraws every vote.
+   * Refused, changing nothing, when the poll is gone, ended, or past `expires_at` at `now`.
+   */
+  vote(pollId: string, userId: string, optionIds: string[], now: number): Promise<VoteOutcome>
+  /** The user's options in `pollId`, in the poll's option order. */
+  votesOf(pollId: string, userId: string): Promise<string[]>
+  /**
+   * Marks the poll ended at `at`. Only the call that ended it gets the ended record; every other
+   * call (already ended, unknown poll) gets undefined, so an ending is announced exactly once.
+   */
+  end(pollId: string, at: number): Promise<PollRecord | undefined>
+  /** Vote counts per option, and with `withVoters` who voted for each. */
+  results(pollId: string, withVoters: boolean): Promise<PollTally>
+  /** Up to `limit` open polls whose `expires_at` is at or before `now`, earliest first. */
+  listDue(now: number, limit: number): Promise<PollRecord[]>
+  /** The earliest `expires_at` of any open poll; undefined when none has one. */
+  nextExpiry(): Promise<number | undefined>
+  /**
+   * Stores complete polls (ended ones too) and votes as they are, for importing another server's:
+   * polls whose ID is stored or whose message is not are skipped, so are votes already stored or
+   * for unknown polls. Returns how many of each were new.
+   */
+  importMany(polls: PollRecord[], votes: PollVote[]): Promise<{ polls: number; votes: number }>
+}
+
+/** One vote: one option of one user. */
+export interface PollVote {
+  poll_id: string
+  option_id: string
+  user_id: string
+  voted_at: number
 }
 
 export interface ModlogEntry {
@@ -269,7 +391,9 @@ export interface Store {
   users: UserRepo
   roles: RoleRepo
   channels: ChannelRepo
+  threads: ThreadRepo
   messages: MessageRepo
+  polls: PollRepo
   unreads: UnreadRepo
   pings: PingRepo
   modlog: ModlogRepo

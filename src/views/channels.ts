@@ -1,10 +1,14 @@
 import { canSeeInList } from '../auth/permissions.ts'
 import type { Store } from '../store/types.ts'
+import { threadView } from './threads.ts'
+
+/** A forum lists its newest threads only, so the channel list stays small however busy a forum gets. */
+export const LISTED_THREADS = 100
 
 /**
  * The `channels_get` list for a user with these roles: each channel they may see, in display
- * order, enriched per type (commands.md §5.1). Voice channels and forums show no participants
- * or threads until those features exist.
+ * order, enriched per type (commands.md §5.1): text channels with their newest message, forums
+ * with their newest threads. Voice channels show no participants until voice exists.
  */
 export async function visibleChannels(store: Store, roles: readonly string[]) {
   const val = []
@@ -16,7 +20,8 @@ export async function visibleChannels(store: Store, roles: readonly string[]) {
     } else if (channel.type === 'voice') {
       val.push({ ...channel, voice_state: [] })
     } else if (channel.type === 'forum') {
-      val.push({ ...channel, threads: [] })
+      const threads = await store.threads.listByChannel(channel.name, LISTED_THREADS)
+      val.push({ ...channel, threads: await Promise.all(threads.map((thread) => threadView(thread, store))) })
     } else {
       val.push(channel)
     }

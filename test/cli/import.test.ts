@@ -140,6 +140,9 @@ test.concurrent('latest layout: users, roles, channels and messages come through
     roles: counts(1, 4),
     channels: counts(3, 1),
     messages: counts(4, 0),
+    threads: counts(0, 0),
+    polls: counts(0, 0),
+    votes: counts(0, 0),
     invalid: [{ path: join(latest, 'db', 'channels', 'off-topic.json'), reason: expect.stringContaining('line 2: not valid JSON') }],
     notes: [],
   })
@@ -224,6 +227,9 @@ test.concurrent('seed layout: usernames become user IDs, and seed users already 
     roles: counts(1, 2),
     channels: counts(1, 1),
     messages: counts(3, 0),
+    threads: counts(0, 0),
+    polls: counts(0, 0),
+    votes: counts(0, 0),
     invalid: [],
     notes: [`${join(seed, 'db', 'channels', 'ghost.json')}: no channel named 'ghost'; its messages were not imported`],
   })
@@ -251,6 +257,81 @@ test.concurrent('seed layout: usernames become user IDs, and seed users already 
   const stored = await server.app.store.messages.get({ channel: 'general', thread_id: null }, 's2')
   expect([stored?.user, stored?.reply_to, stored?.reactions]).toEqual(['rotur-bob', { id: 's1', user: 'alice' }, { '👍': ['alice', 'rotur-bob'] }])
   expect((await reader.request({ cmd: 'messages_get', channel: 'random' })).messages.map((m: { content: string }) => m.content)).toEqual(['random thought'])
+})
+
+/** The latest layout's conversation files: a forum with a thread and its messages, a poll with votes. */
+async function conversationFixture(folder: string) {
+  const pollEmbed = { type: 'poll', title: 'Pizza?', poll: { question: 'Pizza?', options: [{ id: '0', text: 'Yes' }, { id: '1', text: 'No' }], allow_multiselect: false, expires_at: null } }
+  return writeDb(folder, {
+    'users.json': json({ 'USR:1': { username: 'Carol', roles: ['user'] }, 'USR:2': { username: 'Ed', roles: ['user'] } }),
+    'channels.json': json([
+      { name: 'general', type: 'text', permissions: { view: ['user'], send: ['user'] } },
+      { name: 'ideas', type: 'forum', permissions: { view: ['user'], send: ['user'], create_thread: ['user'] } },
+    ]),
+    'channels/general.json': `${jsonLines([{ user: 'USR:1', content: '', timestamp: 1745280100, id: 'p1', embeds: [pollEmbed] }])}\n`,
+    'threads/t1.json': json({ id: 't1', name: 'Toppings', parent_channel: 'ideas', created_by: 'USR:1', created_at: 1745280000.5, locked: false, archived: true, participants: ['USR:1', 'USR:2'] }),
+    'threads/t2.json': json({ id: 't2', name: 'Lost', parent_channel: 'gone', created_by: 'USR:1', created_at: 1745280001, participants: ['USR:1'] }),
+    'threadMessages/t1.jsonl': `${jsonLines([
+      { user: 'USR:1', content: 'pineapple?', timestamp: 1745280010, id: 'tm1' },
+      { user: 'USR:2', content: 'never', timestamp: 1745280011, id: 'tm2', reply_to: { id: 'tm1', user: 'USR:1' } },
+    ])}\n`,
+    'polls.json': json({
+      poll1: { id: 'poll1', message_id: 'p1', channel: 'general', thread_id: null, question: 'Pizza?', options: [{ id: '0', text: 'Yes', emoji: '🍕' }, { id: '1', text: 'No' }], allow_multiselect: false, expires_at: null, created_by: 'USR:1', created_at: 1745280100, ended: true, ended_at: 1745280200 },
+    }),
+    'poll_votes.json': json({
+      poll1: [
+        { option_id: '0', user_id: 'USR:1', voted_at: 1745280101 },
+        { option_id: '1', user_id: 'USR:2', voted_at: 1745280102 },
+      ],
+    }),
+  })
+}
+
+test.concurrent('latest layout: forum threads with their messages, and polls with their votes, come through once', async () => {
+  await using server = await startServer()
+  const upstream = await conversationFixture(join(root, 'conversation'))
+  const report = await importInto(server, upstream)
+  expect({ threads: report.threads, polls: report.polls, votes: report.votes, messages: report.messages, notes: report.notes }).toEqual({
+    threads: counts(1, 0),
+    polls: counts(1, 0),
+    votes: counts(2, 0),
+    messages: counts(3, 0),
+    notes: [`${join(upstream, 'db', 'threads', 't2.json')}: no forum channel named 'gone'; the thread was not imported`],
+  })
+  const again = await importInto(server, upstream)
+  expect({ threads: again.threads, polls: again.polls, votes: again.votes, messages: again.messages }).toEqual({
+    threads: counts(0, 1),
+    polls: counts(0, 1),
+    votes: counts(0, 2),
+    messages: counts(0, 3),
+  })
+
+  const carol = await server.login('reader')
+  expect((await carol.request({ cmd: 'thread_get', thread_id: 't1' })).thread).toEqual({
+    id: 't1',
+    name: 'Toppings',
+    parent_channel: 'ideas',
+    created_by: 'Carol',
+    created_at: 1745280000.5,
+    locked: false,
+    archived: true,
+    participants: ['Carol', 'Ed'],
+    last_message: 1745280011,
+    last_message_id: 'tm2',
+  })
+  const thread = await carol.request({ cmd: 'thread_messages', thread_id: 't1' })
+  expect(thread.messages.map((m: { content: string; user: string }) => [m.user, m.content])).toEqual([['Carol', 'pineapple?'], ['Ed', 'never']])
+  const results = await carol.request({ cmd: 'poll_results', poll_id: 'poll1' })
+  expect(results.results).toMatchObject({
+    ended: true,
+    ended_at: 1745280200,
+    total_votes: 2,
+    results: [
+      { id: '0', text: 'Yes', emoji: '🍕', votes: 1, voters: ['Carol'] },
+      { id: '1', text: 'No', emoji: null, votes: 1, voters: ['Ed'] },
+    ],
+  })
+  expect((await carol.request({ cmd: 'poll_get', message_id: 'p1' })).poll).toMatchObject({ id: 'poll1', channel: 'general', thread_id: null, created_by: 'Carol' })
 })
 
 test.concurrent('import (and a second server) is refused while a server uses the data folder; a stale lock is ignored', async () => {
@@ -293,6 +374,9 @@ test.concurrent('the CLI prints counts per kind, names the malformed file and ex
       'roles     1 imported, 4 skipped (already there)',
       'channels  3 imported, 1 skipped (already there)',
       'messages  4 imported, 0 skipped (already there)',
+      'threads   0 imported, 0 skipped (already there)',
+      'polls     0 imported, 0 skipped (already there)',
+      'votes     0 imported, 0 skipped (already there)',
       '',
     ].join('\n'),
     stderr: expect.stringMatching(new RegExp(`^skipped malformed file ${join(latest, 'db', 'channels', 'off-topic.json')}: line 2: not valid JSON`)),

@@ -669,7 +669,8 @@ describe('message_replies', () => {
     const required = { cmd: 'error', src: 'message_replies', val: 'Channel name and message ID are required' }
     expect(await get({ channel: 'general' })).toEqual(required)
     expect(await get({ id: 'x' })).toEqual(required)
-    expect(await get({ thread_id: 'abc', id: 'x' })).toEqual(required)
+    // Threads are answered too (upstream: channels only).
+    expect(await get({ thread_id: 'abc', id: 'x' })).toEqual({ cmd: 'error', src: 'message_replies', val: 'Thread not found' })
     expect(await get({ channel: 'general', id: 9 })).toEqual(required)
     expect(await get({ channel: 'staff', id: 'x' })).toEqual({ cmd: 'error', val: 'Access denied to this channel' })
     expect(await get({ channel: 'nope', id: 'x' })).toEqual({ cmd: 'error', val: 'Access denied to this channel' })

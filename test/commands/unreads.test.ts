@@ -323,3 +323,57 @@ describe('pings_get', () => {
     expect(await alice.request({ cmd: 'pings_get', limit: 100, offset: 0 })).toEqual({ cmd: 'pings_get', messages: [], offset: 0, limit: 100, total: 0 })
   })
 })
+
+describe('forum threads', () => {
+  const FORUM = { name: 'ideas', type: 'forum', permissions: { view: ['user'], send: ['user'], create_thread: ['user'] } }
+
+  test.concurrent('threads of viewable forums are listed as thread/<id> with their parent; acks, counts and pings work on them', async () => {
+    await using server = await startServer()
+    await server.addChannel(FORUM)
+    await server.addChannel({ name: 'secret', type: 'forum', permissions: { view: ['owner'], send: ['owner'], create_thread: ['owner'] } })
+    const alice = await server.login('alice')
+    const alice2 = await server.login('alice')
+    const bob = await server.login('bob')
+    const owner = await server.login('owner')
+    alice.send({ cmd: 'thread_create', channel: 'ideas', name: 'Pizza' })
+    const thread = (await alice.next('thread_create')).thread
+    owner.send({ cmd: 'thread_create', channel: 'secret', name: 'Hidden' })
+    const hidden = (await owner.next('thread_create', (p) => p.channel === 'secret')).thread
+
+    const inThread = async (client: TestClient, thread_id: string, content: string) => {
+      const listener = `post-${++posts}`
+      client.send({ cmd: 'message_new', thread_id, content, listener })
+      return (await client.next('message_new', (p) => p.listener === listener)).message
+    }
+    const first = await inThread(bob, thread.id, 'first')
+    const ping = await inThread(bob, thread.id, 'hey @alice')
+    await inThread(owner, hidden.id, 'hidden @alice')
+
+    expect(await unreads(alice)).toEqual({
+      general: counts(null, 0, 0),
+      [`thread/${thread.id}`]: { ...counts(null, 2, 2), parent_channel: 'ideas' },
+    })
+    expect(await alice.request({ cmd: 'unreads_ack', thread_id: thread.id, message_id: first.id })).toEqual({
+      cmd: 'unreads_ack', thread_id: thread.id, last_read: first.id,
+    })
+    expect(await alice2.next('unreads_update')).toEqual({ cmd: 'unreads_update', last_read: first.id, thread_id: thread.id })
+    expect(await alice.request({ cmd: 'unreads_count', thread_id: thread.id })).toEqual({
+      cmd: 'unreads_count', thread_id: thread.id, unread_count: 1, last_read: first.id, total_messages: 2,
+    })
+    expect(await alice.error({ cmd: 'unreads_count', thread_id: hidden.id })).toEqual(error('unreads_count', 'You do not have permission to view this thread'))
+    expect(await alice.error({ cmd: 'unreads_ack', thread_id: hidden.id })).toEqual(error('unreads_ack', 'You do not have permission to view this thread'))
+
+    // Reading the thread marks it read; a locked thread can still be acknowledged.
+    await alice.request({ cmd: 'messages_get', thread_id: thread.id })
+    expect(await alice2.next('unreads_update')).toEqual({ cmd: 'unreads_update', last_read: ping.id, thread_id: thread.id })
+    await owner.request({ cmd: 'thread_update', thread_id: thread.id, locked: true })
+    expect(await alice.request({ cmd: 'unreads_ack', thread_id: thread.id })).toEqual({ cmd: 'unreads_ack', thread_id: thread.id, last_read: ping.id })
+
+    expect(await alice.request({ cmd: 'pings_get' })).toEqual({
+      cmd: 'pings_get', messages: [{ ...pinged(ping, 'ideas'), thread_id: thread.id }], offset: 0, limit: 50, total: 1,
+    })
+    await owner.request({ cmd: 'thread_delete', thread_id: thread.id })
+    expect(await unreads(alice)).toEqual({ general: counts(null, 0, 0) })
+    expect(await alice.request({ cmd: 'pings_get' })).toMatchObject({ messages: [], total: 0 })
+  })
+})

@@ -36,6 +36,7 @@ function withStore(run: (store: Store, path: string) => Promise<void>) {
     const store = createSqliteStore(path)
     // #general comes with the database; messages may only be stored in channels that exist.
     await store.channels.insert({ name: OTHER.channel, type: 'text' })
+    await store.threads.insert({ id: THREAD.thread_id!, parent_channel: THREAD.channel, name: 't', created_by: 'u1', created_at: 0, locked: false, archived: false })
     try {
       await run(store, path)
     } finally {
@@ -367,6 +368,8 @@ test('data survives closing and reopening', async () => {
   await store.messages.addReaction(GENERAL, first!.id, '👍', 'rotur-alice', 20)
   await store.messages.setPinned(GENERAL, second!.id, true)
   await store.messages.edit(GENERAL, second!.id, 'edited')
+  await store.threads.insert({ id: THREAD.thread_id!, parent_channel: THREAD.channel, name: 'Ideas', created_by: 'rotur-alice', created_at: 1, locked: false, archived: false })
+  await store.threads.join(THREAD.thread_id!, 'rotur-bob')
   await store.messages.insert(message(THREAD, 'in thread'))
   await store.unreads.set('rotur-alice', GENERAL, second!.id)
   store.close()
@@ -390,6 +393,16 @@ test('data survives closing and reopening', async () => {
     expect(contents(await store.messages.listPinned(GENERAL))).toEqual(['edited'])
     expect(contents(await store.messages.search(GENERAL, 'edited', 10))).toEqual(['edited'])
     expect(contents(await store.messages.listLatest(THREAD, 0, 10))).toEqual(['in thread'])
+    expect(await store.threads.get(THREAD.thread_id!)).toEqual({
+      id: THREAD.thread_id!,
+      name: 'Ideas',
+      parent_channel: 'general',
+      created_by: 'rotur-alice',
+      created_at: 1,
+      locked: false,
+      archived: false,
+      participants: ['rotur-alice', 'rotur-bob'],
+    })
     expect(await store.unreads.get('rotur-alice', GENERAL)).toBe(second!.id)
     expect(await store.roles.count()).toBe(4)
   } finally {
@@ -440,6 +453,37 @@ describe('channel renames and deletes with inserts still waiting for their group
       await queued
       await channels.insert({ name: OTHER.channel, type: 'text' })
       expect(await messages.listLatest(OTHER, 0, 10)).toEqual([])
+    }),
+  )
+})
+
+describe('threads', () => {
+  test(
+    'deleting a thread takes its messages along, those still waiting for their group commit too; later inserts are refused',
+    withStore(async ({ threads, messages, unreads }) => {
+      await messages.insert(message(THREAD, 'stored'))
+      await unreads.set('u1', THREAD, 'x')
+      const queued = messages.insert(message(THREAD, 'in flight'))
+      expect(await threads.delete(THREAD.thread_id!)).toBe(true)
+      await queued
+      expect(await messages.listLatest(THREAD, 0, 10)).toEqual([])
+      expect(await unreads.get('u1', THREAD)).toBeUndefined()
+      await expect(messages.insert(message(THREAD, 'too late'))).rejects.toBeInstanceOf(TargetGoneError)
+      expect(await threads.delete(THREAD.thread_id!)).toBe(false)
+    }),
+  )
+
+  test(
+    'a forum rename moves its threads; listing is newest first and bounded',
+    withStore(async ({ channels, threads }) => {
+      const thread = (id: string, created_at: number) => ({ id, parent_channel: 'random', name: id, created_by: 'u1', created_at, locked: false, archived: false })
+      await threads.insert(thread('a', 1))
+      await threads.insert(thread('b', 2))
+      await threads.insert(thread('c', 3))
+      await channels.update('random', { name: 'forum', type: 'forum' })
+      expect((await threads.listByChannel('forum', 2)).map((t) => t.id)).toEqual(['c', 'b'])
+      expect((await threads.get('a'))?.parent_channel).toBe('forum')
+      expect(await threads.listByChannel('random', 10)).toEqual([])
     }),
   )
 })

@@ -17,6 +17,7 @@ const freshPath = () => join(root, `db-${++databases}`, DATABASE_FILE)
 const GENERAL: Target = { channel: 'general', thread_id: null }
 const THREAD: Target = { channel: 'ideas', thread_id: 'thread-1' }
 const OTHER: Target = { channel: 'random', thread_id: null }
+const THREAD_RECORD = { id: THREAD.thread_id!, parent_channel: THREAD.channel, name: 'Ideas', created_by: 'u1' }
 
 const counts = (last_read: string | null, unread_count: number, total_messages: number) => ({ last_read, unread_count, total_messages })
 
@@ -25,6 +26,7 @@ function withStore(run: (store: Store) => Promise<void>) {
     const store = createSqliteStore(freshPath())
     await store.channels.insert({ name: OTHER.channel, type: 'text' })
     await store.channels.insert({ name: THREAD.channel, type: 'forum' })
+    await store.threads.insert({ ...THREAD_RECORD, created_at: 1, locked: false, archived: false })
     try {
       await run(store)
     } finally {
@@ -110,11 +112,12 @@ describe('unread counts', () => {
 
   test(
     'a channel delete also forgets the read positions of its threads',
-    withStore(async ({ channels, messages, unreads }) => {
+    withStore(async ({ channels, messages, threads, unreads }) => {
       const [message] = await seed(messages, THREAD, 1)
       await unreads.set('u1', THREAD, message!.id)
       await channels.delete(THREAD.channel)
       await channels.insert({ name: THREAD.channel, type: 'forum' })
+      await threads.insert({ ...THREAD_RECORD, created_at: 2, locked: false, archived: false })
       expect(await unreads.get('u1', THREAD)).toBeUndefined()
       expect(await unreads.count('u1', [THREAD])).toEqual([counts(null, 0, 0)])
     }),

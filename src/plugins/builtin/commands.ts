@@ -1,4 +1,4 @@
-import { localId } from '../../auth/local.ts'
+import { findUserByName } from '../../auth/accounts.ts'
 import { BANNED_ROLE, colorOf, defaultChannelPermissions, isBanned, roleAssignmentError, roleManagementError, SYSTEM_ROLES } from '../../auth/permissions.ts'
 import { banEffects, banUser, unbanEffects, unbanUser } from '../../commands/moderation.ts'
 import { quote } from '../../log.ts'
@@ -42,19 +42,6 @@ interface Command {
   help: string
   /** The reply text, prefix included. */
   run(call: Call): Promise<string>
-}
-
-/**
- * The user a typed name means: a username (any case), then the local account `USR:local_<name>`,
- * then the only user with that nickname (any case). A nickname several users share means none.
- */
-async function findUser(server: ServerAccess, name: string): Promise<UserRecord | undefined> {
-  const { users } = server.store
-  const found = (await users.getByUsername(name)) ?? (await users.get(localId(name))) ?? (await users.getByUsername(localId(name)))
-  if (found) return found
-  const wanted = name.trim().toLowerCase()
-  const named = (await users.list()).filter((user) => user.nickname?.trim().toLowerCase() === wanted)
-  return named.length === 1 ? named[0] : undefined
 }
 
 /** A user in a list: the display name, and the username as well when that differs. */
@@ -104,7 +91,7 @@ const COMMANDS: Record<string, Command> = {
     async run(call) {
       const [name] = call.args
       if (!name) return error('Usage: ban <username>')
-      const target = await findUser(call.server, name)
+      const target = await findUserByName(call.server.store, name)
       if (!target) return error(`User '${name}' not found`)
       // Only the owner may ban an owner: an admin cannot lock the owner out.
       if (target.roles.includes('owner') && !call.actor.roles.includes('owner')) return error(`Failed to ban user '${displayName(target)}'`)
@@ -119,7 +106,7 @@ const COMMANDS: Record<string, Command> = {
     async run(call) {
       const [name] = call.args
       if (!name) return error('Usage: unban <username>')
-      const target = await findUser(call.server, name)
+      const target = await findUserByName(call.server.store, name)
       if (!target) return error(`User '${name}' not found`)
       const unbanned = await unbanUser(call.server.store, target.id)
       if (!unbanned) return error(`Failed to unban '${displayName(target)}'`)
@@ -302,7 +289,7 @@ const COMMANDS: Record<string, Command> = {
     async run(call) {
       if (call.args.length < 2) return error('Usage: give <username> <role>')
       const [name, role] = call.args as [string, string]
-      const target = await findUser(call.server, name)
+      const target = await findUserByName(call.server.store, name)
       if (!target) return error(`User '${name}' not found`)
       const known = await knownRoles(call.server)
       const updated = await changeRoles(call, target, (roles) =>
@@ -318,7 +305,7 @@ const COMMANDS: Record<string, Command> = {
     async run(call) {
       if (call.args.length < 2) return error('Usage: remove [username] [role]')
       const [name, role] = call.args as [string, string]
-      const target = await findUser(call.server, name)
+      const target = await findUserByName(call.server.store, name)
       if (!target) return error(`User '${name}' not found`)
       const known = await knownRoles(call.server)
       const updated = await changeRoles(call, target, (roles) => {

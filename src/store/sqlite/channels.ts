@@ -41,7 +41,10 @@ export class SqliteChannels implements ChannelRepo {
     if (channel.name !== name) this.flushMessages()
     this.db.transaction(() => {
       this.db.run('UPDATE channels SET name = ?, data = ? WHERE name = ?', [channel.name, JSON.stringify(channel), name])
-      if (channel.name !== name) renameTargets(this.db, name, channel.name)
+      if (channel.name === name) return
+      renameTargets(this.db, name, channel.name)
+      this.db.run('UPDATE threads SET channel = ? WHERE channel = ?', [channel.name, name])
+      this.db.run('UPDATE polls SET channel = ? WHERE channel = ?', [channel.name, name])
     })()
     this.reload()
   }
@@ -62,7 +65,10 @@ export class SqliteChannels implements ChannelRepo {
     this.flushMessages()
     this.db.transaction(() => {
       this.db.run('DELETE FROM channels WHERE name = ?', [name])
+      // Before the threads go: their read positions are found through them.
       deleteTargets(this.db, name)
+      this.db.run('DELETE FROM thread_participants WHERE thread_id IN (SELECT id FROM threads WHERE channel = ?)', [name])
+      this.db.run('DELETE FROM threads WHERE channel = ?', [name])
     })()
     this.reload()
     return true

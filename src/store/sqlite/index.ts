@@ -6,7 +6,9 @@ import { SqliteMessages } from './messages.ts'
 import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
 import { SqlitePings } from './pings.ts'
+import { SqlitePolls } from './polls.ts'
 import { SqliteRoles } from './roles.ts'
+import { SqliteThreads } from './threads.ts'
 import { SqliteUnreads } from './unreads.ts'
 import { upgrade, type UpgradeLog } from './upgrade.ts'
 import { SqliteUsers } from './users.ts'
@@ -40,7 +42,9 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     users,
     roles: new SqliteRoles(db, users),
     channels: new SqliteChannels(db, () => messages.flush()),
+    threads: new SqliteThreads(db, () => messages.flush()),
     messages,
+    polls: new SqlitePolls(db),
     unreads: new SqliteUnreads(db),
     pings: new SqlitePings(db),
     modlog: new SqliteModlog(db),

@@ -72,8 +72,9 @@ export class SqliteMessages implements MessageRepo {
       // OR IGNORE: an import may offer IDs already stored; fresh messages have fresh UUIDs.
       insert: db.prepare(`INSERT OR IGNORE INTO messages (${WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NEXT_N})`),
       // Checked in the same statement as the write, so no rename or delete can slip in between.
-      insertIntoChannel: db.prepare(
-        `INSERT INTO messages (${WRITTEN}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NEXT_N} WHERE EXISTS (SELECT 1 FROM channels WHERE name = ?2)`,
+      insertIntoTarget: db.prepare(
+        `INSERT INTO messages (${WRITTEN}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NEXT_N}
+         WHERE EXISTS (SELECT 1 FROM channels WHERE name = ?2) AND (?3 = '' OR EXISTS (SELECT 1 FROM threads WHERE id = ?3 AND channel = ?2))`,
       ),
       counted: db.prepare(
         `INSERT INTO target_stats (channel, thread, next_n, live) VALUES (?, ?, 2, 1)
@@ -84,6 +85,7 @@ export class SqliteMessages implements MessageRepo {
       get: sql(`SELECT ${COLUMNS} FROM messages WHERE id = ? AND channel = ? AND thread = ?`),
       latest: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ? OFFSET ?`),
       before: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
+      after: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND seq > ? ORDER BY seq LIMIT ?`),
       countBefore: db.query<{ n: number }, (string | number)[]>('SELECT COUNT(*) AS n FROM messages WHERE channel = ? AND thread = ? AND seq < ?'),
       replies: sql(`SELECT ${COLUMNS} FROM messages WHERE reply_to_id = ? AND channel = ? AND thread = ? ORDER BY seq LIMIT ?`),
       pinned: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND pinned = 1 ORDER BY seq DESC`),
@@ -104,7 +106,7 @@ export class SqliteMessages implements MessageRepo {
     this.inserts = new GroupCommit<Insert>(
       db,
       ({ record, pings }) => {
-        const { changes, lastInsertRowid } = this.q.insertIntoChannel.run(...values(record))
+        const { changes, lastInsertRowid } = this.q.insertIntoTarget.run(...values(record))
         if (changes === 0) throw new TargetGoneError(record)
         this.stored(record, Number(lastInsertRowid), pings)
       },
@@ -137,6 +139,16 @@ export class SqliteMessages implements MessageRepo {
     const rows = this.q.before.all(target.channel, target.thread_id ?? '', anchor.seq, limit).reverse()
     const index = this.q.countBefore.get(target.channel, target.thread_id ?? '', anchor.seq)!.n
     return { messages: rows.map(toRecord), first: index - rows.length } satisfies MessagePage
+  }
+
+  async listAround(target: Target, id: string, above: number, below: number) {
+    const thread = target.thread_id ?? ''
+    const anchor = this.q.get.get(id, target.channel, thread)
+    if (!anchor) return undefined
+    const older = this.q.before.all(target.channel, thread, anchor.seq, below).reverse()
+    const newer = this.q.after.all(target.channel, thread, anchor.seq, above)
+    const index = this.q.countBefore.get(target.channel, thread, anchor.seq)!.n
+    return { messages: [...older, anchor, ...newer].map(toRecord), first: index - older.length } satisfies MessagePage
   }
 
   async listReplies(target: Target, id: string, limit: number) {

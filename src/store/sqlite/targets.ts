@@ -23,7 +23,7 @@ export function deleteTargets(db: Database, channel: string, thread?: string) {
   const args = thread === undefined ? [channel] : [channel, thread]
   if (thread === undefined) {
     db.run(
-      `DELETE FROM unreads WHERE key = ? OR key IN (SELECT 'thread/' || thread FROM target_stats WHERE channel = ? AND thread <> '')`,
+      `DELETE FROM unreads WHERE key = ? OR key IN (SELECT 'thread/' || id FROM threads WHERE channel = ?)`,
       [channel, channel],
     )
   } else {

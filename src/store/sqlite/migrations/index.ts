@@ -2,6 +2,8 @@ import type { Database } from 'bun:sqlite'
 import initial from './001-initial.ts'
 import defaults from './002-defaults.ts'
 import modlog from './003-modlog.ts'
+import threads from './004-threads.ts'
+import polls from './005-polls.ts'
 import unreads from './006-unreads.ts'
 
 export interface Migration {
@@ -15,5 +17,7 @@ export const migrations: Migration[] = [
   { version: 1, name: 'initial', up: initial },
   { version: 2, name: 'defaults', up: defaults },
   { version: 3, name: 'modlog', up: modlog },
+  { version: 4, name: 'threads', up: threads },
+  { version: 5, name: 'polls', up: polls },
   { version: 6, name: 'unreads', up: unreads },
 ]
