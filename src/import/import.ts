@@ -10,6 +10,7 @@ import {
   parsePolls,
   parseRoles,
   parseThread,
+  parseUnreads,
   parseUsers,
   parseVotes,
   type UpstreamChannel,
@@ -51,6 +52,8 @@ export interface ImportReport {
   threads: ImportCounts
   polls: ImportCounts
   votes: ImportCounts
+  /** Read positions (a user's last read message in a channel or thread). */
+  unreads: ImportCounts
   /** Malformed files, skipped as a whole. */
   invalid: Array<{ path: string; reason: string }>
   /** Things left out that are not errors (messages of unknown channels, unsupported files). */
@@ -70,7 +73,6 @@ const UNSUPPORTED = [
   'attachments.json',
   'serverEmojis.json',
   'modlog.json',
-  'unreads.json',
   'push_subscriptions.json',
 ]
 
@@ -92,6 +94,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     threads: { imported: 0, skipped: 0 },
     polls: { imported: 0, skipped: 0 },
     votes: { imported: 0, skipped: 0 },
+    unreads: { imported: 0, skipped: 0 },
     invalid: [],
     notes: [],
   }
@@ -163,6 +166,19 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     )
     report.polls = { imported: added.polls, skipped: polls.length - added.polls }
     report.votes = { imported: added.votes, skipped: votes.length - added.votes }
+  }
+
+  const positions = await read(join(folder, 'unreads.json'), parseUnreads)
+  for (const { userId, key, messageId } of positions ?? []) {
+    const user = resolveUser(userId)
+    const target = await readTarget(store, key)
+    // Only adds: a position this server already holds is newer than the upstream one.
+    if (!target || !(await store.users.get(user)) || (await store.unreads.get(user, target)) !== undefined) {
+      report.unreads.skipped++
+      continue
+    }
+    await store.unreads.set(user, target, messageId)
+    report.unreads.imported++
   }
 
   const unsupported = UNSUPPORTED.filter((name) => existsSync(join(folder, name)))
@@ -265,6 +281,15 @@ async function userResolver(store: Store, names: Map<string, string>): Promise<(
   const ids = new Set(users.map((user) => user.id))
   for (const user of users) if (!names.has(user.username.toLowerCase())) names.set(user.username.toLowerCase(), user.id)
   return (user) => (ids.has(user) ? user : (names.get(user.toLowerCase()) ?? user))
+}
+
+/** The channel or thread a read-position key (`<channel>` or `thread/<id>`) names here, if it exists. */
+async function readTarget(store: Store, key: string): Promise<Target | undefined> {
+  if (key.startsWith('thread/')) {
+    const thread = await store.threads.get(key.slice('thread/'.length))
+    return thread && { channel: thread.parent_channel, thread_id: thread.id }
+  }
+  return (await store.channels.get(key)) ? { channel: key, thread_id: null } : undefined
 }
 
 const jsonFiles = (dir: string) => (isDirectory(dir) ? readdirSync(dir).filter((file) => file.endsWith('.json')).sort() : [])

@@ -143,6 +143,7 @@ test.concurrent('latest layout: users, roles, channels and messages come through
     threads: counts(0, 0),
     polls: counts(0, 0),
     votes: counts(0, 0),
+    unreads: counts(0, 0),
     invalid: [{ path: join(latest, 'db', 'channels', 'off-topic.json'), reason: expect.stringContaining('line 2: not valid JSON') }],
     notes: [],
   })
@@ -230,6 +231,7 @@ test.concurrent('seed layout: usernames become user IDs, and seed users already 
     threads: counts(0, 0),
     polls: counts(0, 0),
     votes: counts(0, 0),
+    unreads: counts(0, 0),
     invalid: [],
     notes: [`${join(seed, 'db', 'channels', 'ghost.json')}: no channel named 'ghost'; its messages were not imported`],
   })
@@ -278,6 +280,7 @@ async function conversationFixture(folder: string) {
     'polls.json': json({
       poll1: { id: 'poll1', message_id: 'p1', channel: 'general', thread_id: null, question: 'Pizza?', options: [{ id: '0', text: 'Yes', emoji: '🍕' }, { id: '1', text: 'No' }], allow_multiselect: false, expires_at: null, created_by: 'USR:1', created_at: 1745280100, ended: true, ended_at: 1745280200 },
     }),
+    'unreads.json': json({ 'USR:2': { general: 'p1', 'thread/t1': 'tm1', 'thread/nope': 'x' } }),
     'poll_votes.json': json({
       poll1: [
         { option_id: '0', user_id: 'USR:1', voted_at: 1745280101 },
@@ -291,18 +294,20 @@ test.concurrent('latest layout: forum threads with their messages, and polls wit
   await using server = await startServer()
   const upstream = await conversationFixture(join(root, 'conversation'))
   const report = await importInto(server, upstream)
-  expect({ threads: report.threads, polls: report.polls, votes: report.votes, messages: report.messages, notes: report.notes }).toEqual({
+  expect({ threads: report.threads, polls: report.polls, votes: report.votes, unreads: report.unreads, messages: report.messages, notes: report.notes }).toEqual({
     threads: counts(1, 0),
     polls: counts(1, 0),
     votes: counts(2, 0),
+    unreads: counts(2, 1),
     messages: counts(3, 0),
     notes: [`${join(upstream, 'db', 'threads', 't2.json')}: no forum channel named 'gone'; the thread was not imported`],
   })
   const again = await importInto(server, upstream)
-  expect({ threads: again.threads, polls: again.polls, votes: again.votes, messages: again.messages }).toEqual({
+  expect({ threads: again.threads, polls: again.polls, votes: again.votes, unreads: again.unreads, messages: again.messages }).toEqual({
     threads: counts(0, 1),
     polls: counts(0, 1),
     votes: counts(0, 2),
+    unreads: counts(0, 3),
     messages: counts(0, 3),
   })
 
@@ -332,6 +337,9 @@ test.concurrent('latest layout: forum threads with their messages, and polls wit
     ],
   })
   expect((await carol.request({ cmd: 'poll_get', message_id: 'p1' })).poll).toMatchObject({ id: 'poll1', channel: 'general', thread_id: null, created_by: 'Carol' })
+  // Ed's read positions came along: #general is read, one message of the thread is not.
+  const ed = await server.app.store.unreads.count('USR:2', [{ channel: 'general', thread_id: null }, { channel: 'ideas', thread_id: 't1' }])
+  expect(ed.map(({ last_read, unread_count }) => [last_read, unread_count])).toEqual([['p1', 0], ['tm1', 1]])
 })
 
 test.concurrent('import (and a second server) is refused while a server uses the data folder; a stale lock is ignored', async () => {
@@ -377,6 +385,7 @@ test.concurrent('the CLI prints counts per kind, names the malformed file and ex
       'threads   0 imported, 0 skipped (already there)',
       'polls     0 imported, 0 skipped (already there)',
       'votes     0 imported, 0 skipped (already there)',
+      'unreads   0 imported, 0 skipped (already there)',
       '',
     ].join('\n'),
     stderr: expect.stringMatching(new RegExp(`^skipped malformed file ${join(latest, 'db', 'channels', 'off-topic.json')}: line 2: not valid JSON`)),
