@@ -586,6 +586,8 @@ class Probe {
 interface HistoryResult {
   stored: number
   messageNew: Summary
+  /** message_new into a forum thread (the thread itself holds no earlier messages). */
+  threadNew: Summary
   messagesGet: Summary
   prefillMs?: number
 }
@@ -597,14 +599,17 @@ interface HistoryResult {
 async function history(preload: number): Promise<{ empty: HistoryResult; full: HistoryResult; error?: string }> {
   const dirs = [await tempDir(), await tempDir()] as const
   const none = summarize(new Float64Array(0))
-  const empty: HistoryResult = { stored: 0, messageNew: none, messagesGet: none }
-  const full: HistoryResult = { stored: preload, messageNew: none, messagesGet: none }
+  const empty: HistoryResult = { stored: 0, messageNew: none, threadNew: none, messagesGet: none }
+  const full: HistoryResult = { stored: preload, messageNew: none, threadNew: none, messagesGet: none }
   const servers: RunningServer[] = []
   const probes: Probe[] = []
   let error: string | undefined
   try {
-    // The first start creates and migrates the database; then fill it behind the server's back.
-    await (await startOurs(dirs[1])).stop()
+    // The first start creates and migrates the databases; then fill them behind the servers' backs.
+    for (const dir of dirs) {
+      await (await startOurs(dir)).stop()
+      addForumThread(join(dir, DATABASE_FILE))
+    }
     const start = performance.now()
     fillMessages(join(dirs[1], DATABASE_FILE), preload)
     full.prefillMs = performance.now() - start
@@ -612,6 +617,7 @@ async function history(preload: number): Promise<{ empty: HistoryResult; full: H
     for (const server of servers) probes.push(await Probe.open(server.url, 'historian'))
     const send = (i: number) => JSON.stringify({ cmd: 'message_new', channel: 'general', content: `round trip ${i}` })
     const get = JSON.stringify({ cmd: 'messages_get', channel: 'general', limit: 100 })
+    const sendInThread = (i: number) => JSON.stringify({ cmd: 'message_new', thread_id: BENCH_THREAD, content: `thread round trip ${i}` })
     const alternate = async (n: number, frame: (i: number) => string, match: string, into?: [Float64Array, Float64Array]) => {
       for (let i = 0; i < n; i++) {
         for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
@@ -629,6 +635,10 @@ async function history(preload: number): Promise<{ empty: HistoryResult; full: H
     full.messageNew = summarize(news[1])
     empty.messagesGet = summarize(gets[0])
     full.messagesGet = summarize(gets[1])
+    const threads: [Float64Array, Float64Array] = [new Float64Array(rounds), new Float64Array(rounds)]
+    await alternate(rounds, sendInThread, `"thread_id":"${BENCH_THREAD}"`, threads)
+    empty.threadNew = summarize(threads[0])
+    full.threadNew = summarize(threads[1])
   } catch (e) {
     error = (e as Error).message
   } finally {
@@ -637,6 +647,17 @@ async function history(preload: number): Promise<{ empty: HistoryResult; full: H
     for (const dir of dirs) await removeDir(dir)
   }
   return { empty, full, error }
+}
+
+const BENCH_THREAD = 'bench-thread'
+
+/** A forum everyone may post in, holding one empty thread, for the thread round trips. */
+function addForumThread(path: string) {
+  withDatabase(path, (db) => {
+    const forum = { name: 'forum', type: 'forum', permissions: { view: ['user'], send: ['user'], create_thread: ['user'] } }
+    db.run('INSERT INTO channels (name, position, data) VALUES (?, 1, ?)', ['forum', JSON.stringify(forum)])
+    db.run('INSERT INTO threads (id, channel, name, created_by, created_at) VALUES (?, ?, ?, ?, ?)', [BENCH_THREAD, 'forum', 'Bench', 'historian', Date.now() / 1000])
+  })
 }
 
 const WORDS = 'the quick brown fox jumps over lazy dogs while chat servers fan out messages to many clients at once'.split(' ')
@@ -953,6 +974,8 @@ async function main() {
       ms(r.messageNew.p50),
       ms(r.messageNew.p99),
       ms(r.messageNew.mean),
+      ms(r.threadNew.p50),
+      ms(r.threadNew.mean),
       ms(r.messagesGet.p50),
       ms(r.messagesGet.p99),
       ms(r.messagesGet.mean),
@@ -960,7 +983,7 @@ async function main() {
     const ratio = (f: (s: HistoryResult) => number) => `${(f(full) / f(empty)).toFixed(2)}×`
     console.log(
       table(
-        ['stored messages', 'message_new p50', 'p99', 'mean', `messages_get(100) p50`, 'p99', 'mean'],
+        ['stored messages', 'message_new p50', 'p99', 'mean', 'in a thread p50', 'mean', `messages_get(100) p50`, 'p99', 'mean'],
         [
           row(count(empty.stored), empty),
           row(count(full.stored), full),
@@ -969,6 +992,8 @@ async function main() {
             ratio((r) => r.messageNew.p50),
             ratio((r) => r.messageNew.p99),
             ratio((r) => r.messageNew.mean),
+            ratio((r) => r.threadNew.p50),
+            ratio((r) => r.threadNew.mean),
             ratio((r) => r.messagesGet.p50),
             ratio((r) => r.messagesGet.p99),
             ratio((r) => r.messagesGet.mean),
