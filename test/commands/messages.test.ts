@@ -7,15 +7,8 @@ type Message = Record<string, any>
 
 const STAFF = { name: 'staff', type: 'text', permissions: { view: ['owner'], send: ['owner'] } }
 
-let posts = 0
-
-/** Posts and waits for the caller's own echo (told apart by a listener); returns the client-form message. */
-async function post(client: TestClient, content: string, extra: Record<string, unknown> = {}): Promise<Message> {
-  const listener = `post-${++posts}`
-  client.send({ cmd: 'message_new', channel: 'general', content, ...extra, listener })
-  const echo = await client.next('message_new', (p) => p.listener === listener)
-  return echo.message
-}
+/** Posts and waits for the caller's own echo; returns the client-form message. */
+const post = (client: TestClient, content: string, extra: Record<string, unknown> = {}): Promise<Message> => client.post(content, extra)
 
 /** The client form as history returns it: the broadcast's `pings` is never stored. */
 function stored(message: Message): Message {

@@ -12,13 +12,8 @@ async function withThread(server: TestServer, creator: TestClient, name = 'Pizza
   return (await creator.next('thread_create', (p) => p.thread.name === name)).thread
 }
 
-let listeners = 0
 /** Posts into a thread and waits for the caller's own echo. */
-async function post(client: TestClient, thread_id: string, content: string, extra: Record<string, unknown> = {}) {
-  const listener = `post-${++listeners}`
-  client.send({ cmd: 'message_new', thread_id, content, listener, ...extra })
-  return (await client.next('message_new', (p) => p.listener === listener)).message
-}
+const post = (client: TestClient, thread_id: string, content: string, extra: Record<string, unknown> = {}) => client.post(content, { thread_id, ...extra })
 
 const contents = (packet: Packet) => packet.messages.map((m: Packet) => m.content)
 

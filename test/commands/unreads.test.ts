@@ -13,15 +13,8 @@ const GENERAL = { channel: 'general', thread_id: null }
 const error = (src: string, val: string) => ({ cmd: 'error', src, val })
 const plainError = (val: string) => ({ cmd: 'error', val })
 
-let posts = 0
-
-/** Posts and waits for the caller's own echo (told apart by a listener); returns the client-form message. */
-async function post(client: TestClient, content: string, extra: Record<string, unknown> = {}): Promise<Message> {
-  const listener = `post-${++posts}`
-  client.send({ cmd: 'message_new', channel: 'general', content, ...extra, listener })
-  const echo = await client.next('message_new', (p) => p.listener === listener)
-  return echo.message
-}
+/** Posts and waits for the caller's own echo; returns the client-form message. */
+const post = (client: TestClient, content: string, extra: Record<string, unknown> = {}): Promise<Message> => client.post(content, extra)
 
 /** `count` messages straight through the store (a fast fixture), oldest first. */
 async function seed(server: TestServer, count: number, channel = 'general', user = 'someone') {
@@ -340,11 +333,7 @@ describe('forum threads', () => {
     owner.send({ cmd: 'thread_create', channel: 'secret', name: 'Hidden' })
     const hidden = (await owner.next('thread_create', (p) => p.channel === 'secret')).thread
 
-    const inThread = async (client: TestClient, thread_id: string, content: string) => {
-      const listener = `post-${++posts}`
-      client.send({ cmd: 'message_new', thread_id, content, listener })
-      return (await client.next('message_new', (p) => p.listener === listener)).message
-    }
+    const inThread = (client: TestClient, thread_id: string, content: string) => client.post(content, { thread_id })
     const first = await inThread(bob, thread.id, 'first')
     const ping = await inThread(bob, thread.id, 'hey @alice')
     await inThread(owner, hidden.id, 'hidden @alice')

@@ -1,6 +1,7 @@
 export type Packet = { cmd: string; [key: string]: any }
 
 let sentinels = 0
+let posts = 0
 
 /**
  * A real WebSocket client that keeps every packet it receives. `next(cmd)` takes the oldest
@@ -58,6 +59,16 @@ export class TestClient {
     if (index >= 0) return Promise.resolve(this.inbox.splice(index, 1)[0]!)
     if (this.isClosed) return Promise.reject(new Error(`socket closed; no ${cmd} arrived`))
     return new Promise((resolve, reject) => this.waiters.push({ match, resolve, reject }))
+  }
+
+  /**
+   * Posts a message (into #general unless `fields` names a channel or thread) and waits for the
+   * caller's own echo, told apart by a listener; returns the client-form message.
+   */
+  async post(content: string, fields: Record<string, unknown> = {}): Promise<Packet> {
+    const listener = `post-${++posts}`
+    this.send({ cmd: 'message_new', ...(fields.thread_id ? {} : { channel: 'general' }), content, ...fields, listener })
+    return (await this.next('message_new', (p) => p.listener === listener)).message
   }
 
   /** Sends `packet` and waits for the next packet named `reply` (default: the same cmd). */
