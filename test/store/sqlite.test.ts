@@ -208,6 +208,19 @@ describe('messages paging', () => {
   )
 
   test(
+    'indices count live messages only: deleting older ones moves a message down, newer ones do not',
+    withStore(async ({ messages }) => {
+      const list = await seed(messages, GENERAL, 6)
+      await messages.delete(GENERAL, list[1]!.id)
+      await messages.delete(GENERAL, list[5]!.id)
+      const around = await messages.listAround(GENERAL, list[3]!.id, 1, 1)
+      expect([contents(around!.messages), around!.first]).toEqual([['m2', 'm3', 'm4'], 1])
+      const before = await messages.listBefore(GENERAL, list[4]!.id, 10)
+      expect([contents(before!.messages), before!.first]).toEqual([['m0', 'm2', 'm3'], 0])
+    }),
+  )
+
+  test(
     'channels and threads are separate targets',
     withStore(async ({ messages }) => {
       await seed(messages, GENERAL, 2, 'c')

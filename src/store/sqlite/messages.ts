@@ -86,7 +86,12 @@ export class SqliteMessages implements MessageRepo {
       latest: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? ORDER BY seq DESC LIMIT ? OFFSET ?`),
       before: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
       after: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND seq > ? ORDER BY seq LIMIT ?`),
-      countBefore: db.query<{ n: number }, (string | number)[]>('SELECT COUNT(*) AS n FROM messages WHERE channel = ? AND thread = ? AND seq < ?'),
+      // A message's 0-based index in its target from its ordinal, less the deletions before it:
+      // the work is bounded by the target's deletions, not by its history.
+      indexOf: db.query<{ i: number }, [number]>(
+        `SELECT m.n - 1 - (SELECT COUNT(*) FROM message_deletions AS d WHERE d.channel = m.channel AND d.thread = m.thread AND d.n < m.n) AS i
+         FROM messages AS m WHERE m.seq = ?`,
+      ),
       replies: sql(`SELECT ${COLUMNS} FROM messages WHERE reply_to_id = ? AND channel = ? AND thread = ? ORDER BY seq LIMIT ?`),
       pinned: sql(`SELECT ${COLUMNS} FROM messages WHERE channel = ? AND thread = ? AND pinned = 1 ORDER BY seq DESC`),
       searchFts: sql(
@@ -137,7 +142,7 @@ export class SqliteMessages implements MessageRepo {
     const anchor = this.q.get.get(beforeId, target.channel, target.thread_id ?? '')
     if (!anchor) return undefined
     const rows = this.q.before.all(target.channel, target.thread_id ?? '', anchor.seq, limit).reverse()
-    const index = this.q.countBefore.get(target.channel, target.thread_id ?? '', anchor.seq)!.n
+    const index = this.q.indexOf.get(anchor.seq)!.i
     return { messages: rows.map(toRecord), first: index - rows.length } satisfies MessagePage
   }
 
@@ -147,7 +152,7 @@ export class SqliteMessages implements MessageRepo {
     if (!anchor) return undefined
     const older = this.q.before.all(target.channel, thread, anchor.seq, below).reverse()
     const newer = this.q.after.all(target.channel, thread, anchor.seq, above)
-    const index = this.q.countBefore.get(target.channel, thread, anchor.seq)!.n
+    const index = this.q.indexOf.get(anchor.seq)!.i
     return { messages: [...older, anchor, ...newer].map(toRecord), first: index - older.length } satisfies MessagePage
   }
 
