@@ -5,6 +5,7 @@ import { embedsError } from '../protocol/embeds.ts'
 import { E, fail, failPlain } from '../protocol/errors.ts'
 import { TargetGoneError, type NewMessage } from '../store/types.ts'
 import { messageView, messageViews, usernameOf } from '../views/message.ts'
+import { withPollState } from '../views/poll.ts'
 import { allows, locate, placeOf, readableChannel, requireChangeable, requireReadableTarget, threadField } from './access.ts'
 import { historyPage, Limit, Start } from './history.ts'
 import { findMentions, hasMentions, pingTargets, wirePings } from './mentions.ts'
@@ -213,7 +214,8 @@ export const messagesGet = defineCommand({
     requireReadableTarget(ctx, located)
     const { target } = located
     const { messages, range, newestPage } = await historyPage(ctx, target, p.start, p.limit)
-    const reply = { cmd: 'messages_get', channel: target.channel, ...threadField(target), messages: await messageViews(messages, ctx.store.users), range }
+    const views = await withPollState(ctx.store, ctx.user.id, await messageViews(messages, ctx.store.users))
+    const reply = { cmd: 'messages_get', channel: target.channel, ...threadField(target), messages: views, range }
     // Only the newest page marks the channel read (upstream acked whatever page was fetched).
     const newest = messages.at(-1)
     if (!newestPage || !newest) return { reply }
@@ -247,7 +249,7 @@ export const messagesAround = defineCommand({
         cmd: 'messages_around',
         channel: target.channel,
         thread_id: target.thread_id,
-        messages: await messageViews(window.messages, ctx.store.users),
+        messages: await withPollState(ctx.store, ctx.user.id, await messageViews(window.messages, ctx.store.users)),
         range: { start: window.first, end: window.first + window.messages.length },
       },
     }
@@ -267,7 +269,8 @@ export const messageGet = defineCommand({
     const { target } = located
     const message = await ctx.store.messages.get(target, p.id!)
     if (!message) return fail(E.messageNotFound)
-    return { reply: { cmd: 'message_get', channel: target.channel, ...threadField(target), message: await messageView(message, ctx.store.users) } }
+    const [view] = await withPollState(ctx.store, ctx.user.id, [await messageView(message, ctx.store.users)])
+    return { reply: { cmd: 'message_get', channel: target.channel, ...threadField(target), message: view } }
   },
 })
 

@@ -5,6 +5,7 @@ import { defineCommand, type Broadcast, type UserContext } from '../protocol/com
 import { E, fail } from '../protocol/errors.ts'
 import type { ThreadRecord } from '../store/types.ts'
 import { messageViews } from '../views/message.ts'
+import { withPollState } from '../views/poll.ts'
 import { threadView } from '../views/threads.ts'
 import { allows, locate, type Located } from './access.ts'
 import { UNPRINTABLE } from './channels.ts'
@@ -102,7 +103,8 @@ export const threadMessages = defineCommand({
   async run(ctx, p) {
     const { target } = await threadAccess(ctx, p.thread_id, true)
     const { messages } = await historyPage(ctx, target, p.start, p.limit)
-    return { reply: { cmd: 'thread_messages', thread_id: target.thread_id, messages: await messageViews(messages, ctx.store.users) } }
+    const views = await withPollState(ctx.store, ctx.user.id, await messageViews(messages, ctx.store.users))
+    return { reply: { cmd: 'thread_messages', thread_id: target.thread_id, messages: views } }
   },
 })
 

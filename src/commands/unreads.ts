@@ -2,7 +2,7 @@ import { Type as T } from '@sinclair/typebox'
 import { topics } from '../net/topics.ts'
 import { defineCommand, type Broadcast, type UserContext } from '../protocol/command.ts'
 import { fail } from '../protocol/errors.ts'
-import { readPositionKey, type ChannelRecord, type Store, type Target } from '../store/types.ts'
+import type { ChannelRecord, Store, Target } from '../store/types.ts'
 import { LISTED_THREADS } from '../views/channels.ts'
 import { messageView } from '../views/message.ts'
 import { allows, locate, readableChannel, requireReadableTarget, type Located } from './access.ts'
@@ -22,6 +22,13 @@ const named = (target: Target) => (target.thread_id === null ? { channel: target
 export function positionMoved(userId: string, target: Target, messageId: string): Broadcast {
   return { topic: topics.user(userId), packet: { cmd: 'unreads_update', last_read: messageId, ...named(target) } }
 }
+
+/**
+ * A thread's key in `unreads_get`. The spec shows `thread/<id>` (the storage key; upstream never
+ * sent thread entries), but the web client keeps thread counts under `thread:<id>` and would
+ * never clear the other form, so this is the one clients read. The entry names the thread too.
+ */
+const threadEntryKey = (threadId: string) => `thread:${threadId}`
 
 /** The IDs of a forum channel's threads, for `unreads_get`: those `channels_get` lists. */
 async function forumThreads(store: Store, forum: ChannelRecord): Promise<string[]> {
@@ -73,7 +80,11 @@ export const unreadsGet = defineCommand({
     const counts = await ctx.store.unreads.count(ctx.user.id, targets)
     // fromEntries, so that a channel named `__proto__` is a key like any other.
     const unreads = Object.fromEntries(
-      targets.map((target, i) => [readPositionKey(target), target.thread_id === null ? counts[i] : { ...counts[i], parent_channel: target.channel }]),
+      targets.map((target, i) =>
+        target.thread_id === null
+          ? [target.channel, counts[i]]
+          : [threadEntryKey(target.thread_id), { ...counts[i], thread_id: target.thread_id, parent_channel: target.channel }],
+      ),
     )
     return { reply: { cmd: 'unreads_get', unreads } }
   },

@@ -39,6 +39,31 @@ export async function pollResults(store: Store, poll: PollRecord, votedBy?: stri
   }
 }
 
+const isPollEmbed = (embed: unknown): embed is { type: 'poll'; poll: { id: string } } =>
+  typeof embed === 'object' && embed !== null && (embed as { type?: unknown }).type === 'poll' && typeof (embed as { poll?: { id?: unknown } }).poll?.id === 'string'
+
+/**
+ * History for `userId`: each poll message's embed carries the poll's state as the live updates
+ * leave it in a client (the results object merged into `poll`, plus `user_votes`), so a poll
+ * shows its counts, the reader's choice and its end after a reload too (upstream sent the bare
+ * options). The views are changed in place and returned.
+ */
+export async function withPollState(store: Store, userId: string, views: Array<Record<string, unknown>>): Promise<Array<Record<string, unknown>>> {
+  for (const view of views) {
+    if (!Array.isArray(view.embeds)) continue
+    view.embeds = await Promise.all(
+      view.embeds.map(async (embed: unknown) => {
+        if (!isPollEmbed(embed)) return embed
+        const poll = await store.polls.get(embed.poll.id)
+        if (!poll) return embed
+        const mine = await store.polls.votesOf(poll.id, userId)
+        return { ...embed, poll: { ...embed.poll, ...(await pollResults(store, poll)), user_votes: mine } }
+      }),
+    )
+  }
+  return views
+}
+
 /** What every viewer of the poll's channel hears when it ends, by hand or at its end time. */
 export async function pollEndPacket(store: Store, poll: PollRecord): Promise<Packet> {
   return {

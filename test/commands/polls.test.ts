@@ -72,9 +72,28 @@ describe('poll_create', () => {
     await alice.expectNone('message_new')
     await bob.expectNone('message_new')
 
-    // History holds the poll message as every message is stored (no pings).
+    // History holds the poll message as stored (no pings), its embed with the poll's state for
+    // the reader: counts, end, the reader's own votes, as the live updates leave it in a client.
     const { pings: _pings, ...stored } = announced.message
-    expect((await bob.request({ cmd: 'messages_get', channel: 'general' })).messages).toEqual([stored])
+    bob.send({ cmd: 'poll_vote', poll_id: reply.poll_id, option_id: '1' })
+    await bob.next('poll_vote')
+    const [history] = (await bob.request({ cmd: 'messages_get', channel: 'general' })).messages
+    const { embeds: _embeds, ...rest } = stored
+    expect({ ...history, embeds: undefined }).toEqual({ ...rest, embeds: undefined })
+    expect(history.embeds[0].poll).toEqual({
+      ...stored.embeds[0].poll,
+      poll_id: reply.poll_id,
+      ended: false,
+      ended_at: null,
+      total_votes: 1,
+      results: [
+        { id: '0', text: 'Yes', emoji: null, votes: 0, voters: [] },
+        { id: '1', text: 'No', emoji: null, votes: 1, voters: [] },
+      ],
+      user_votes: ['1'],
+    })
+    // Each reader sees their own choice.
+    expect((await alice.request({ cmd: 'message_get', channel: 'general', id: stored.id })).message.embeds[0].poll.user_votes).toEqual([])
   })
 
   test.concurrent('option objects keep their ids and emojis; duration_hours sets the end time; multiselect is kept', async () => {

@@ -320,7 +320,7 @@ describe('pings_get', () => {
 describe('forum threads', () => {
   const FORUM = { name: 'ideas', type: 'forum', permissions: { view: ['user'], send: ['user'], create_thread: ['user'] } }
 
-  test.concurrent('threads of viewable forums are listed as thread/<id> with their parent; acks, counts and pings work on them', async () => {
+  test.concurrent('threads of viewable forums are listed as thread:<id> (the key the web client reads) with their parent; acks, counts and pings work on them', async () => {
     await using server = await startServer()
     await server.addChannel(FORUM)
     await server.addChannel({ name: 'secret', type: 'forum', permissions: { view: ['owner'], send: ['owner'], create_thread: ['owner'] } })
@@ -340,7 +340,7 @@ describe('forum threads', () => {
 
     expect(await unreads(alice)).toEqual({
       general: counts(null, 0, 0),
-      [`thread/${thread.id}`]: { ...counts(null, 2, 2), parent_channel: 'ideas' },
+      [`thread:${thread.id}`]: { ...counts(null, 2, 2), thread_id: thread.id, parent_channel: 'ideas' },
     })
     expect(await alice.request({ cmd: 'unreads_ack', thread_id: thread.id, message_id: first.id })).toEqual({
       cmd: 'unreads_ack', thread_id: thread.id, last_read: first.id,
