@@ -306,6 +306,7 @@ test.concurrent('setup refuses a database from a newer binary before touching co
   store.close()
   const db = openDatabase(join(data, DATABASE_FILE))
   db.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, 0)', ['future'])
+  db.run('PRAGMA wal_checkpoint(TRUNCATE)')
   db.close()
   await Bun.write(join(folder, 'config.json'), '{"mine": true}\n')
   const result = await run([binary, 'setup', '--yes', '--owner', 'alice'], folder)
