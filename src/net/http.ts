@@ -6,7 +6,17 @@ import type { Hub } from './hub.ts'
 import { LANDING_PAGE_CSP, landingPage, websocketAddress } from './landing-page.ts'
 import type { ServerAssets } from './server-assets.ts'
 
-const CORS = {
+/** What the HTTP routes read. */
+export interface HttpDeps {
+  config: () => Config
+  store: Store
+  hub: Hub
+  assets: ServerAssets
+  metrics: ServerMetrics
+}
+
+/** On every HTTP response, errors included (http.md). */
+export const CORS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS, POST',
   'Access-Control-Allow-Headers': 'Content-Type, Authorization, Range',
@@ -16,20 +26,15 @@ const CORS = {
 export const jsonResponse = (body: unknown, status = 200, indent?: number) =>
   new Response(JSON.stringify(body, null, indent), { status, headers: { ...CORS, 'Content-Type': 'application/json' } })
 
-const textResponse = (body: string, status: number) =>
+export const textResponse = (body: string, status: number) =>
   new Response(body, { status, headers: { ...CORS, 'Content-Type': 'text/plain; charset=utf-8' } })
 
 const ASSETS_PREFIX = '/server-assets/'
 
 /** The plain HTTP routes served next to the WebSocket (http.md), plus health, metrics and a landing page. */
-export async function handleHttp(
-  request: Request,
-  config: Config,
-  store: Store,
-  hub: Hub,
-  assets: ServerAssets,
-  metrics: ServerMetrics,
-): Promise<Response> {
+export async function handleHttp(request: Request, deps: HttpDeps): Promise<Response> {
+  const { store, hub, assets, metrics } = deps
+  const config = deps.config()
   const url = new URL(request.url)
   const { pathname } = url
   if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS })

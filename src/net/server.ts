@@ -1,28 +1,19 @@
 import type { Server, ServerWebSocket } from 'bun'
-import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
-import type { ServerMetrics } from '../metrics/server-metrics.ts'
 import type { Router } from '../protocol/router.ts'
-import type { Store } from '../store/types.ts'
 import { handshakePacket } from './handshake.ts'
-import { handleHttp, jsonResponse } from './http.ts'
-import { CloseCode, type Hub } from './hub.ts'
+import { type HttpDeps, handleHttp, jsonResponse } from './http.ts'
+import { CloseCode } from './hub.ts'
 import type { Presence } from './presence.ts'
-import type { ServerAssets } from './server-assets.ts'
 import { FrameQueue } from './frame-queue.ts'
 import { newSession, type Session } from './session.ts'
 import type { TlsFiles } from './tls.ts'
 
-export interface NetDeps {
-  config: () => Config
-  store: Store
-  hub: Hub
+export interface NetDeps extends HttpDeps {
   router: Router
   presence: Presence
   log: Logger
   capabilities: readonly string[]
-  assets: ServerAssets
-  metrics: ServerMetrics
 }
 
 /** Bun.serve with the WebSocket on `/` and the HTTP routes beside it; handlers only forward. */
@@ -45,7 +36,7 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
         if (server.upgrade(request, { data: { ...newSession(address), server } as Session })) return undefined
         return jsonResponse({ error: 'WebSocket upgrade failed' }, 400)
       }
-      return handleHttp(request, deps.config(), deps.store, hub, deps.assets, deps.metrics)
+      return handleHttp(request, deps)
     },
     websocket: {
       maxPayloadLength: ws.max_payload,
