@@ -24,6 +24,8 @@ import { Listener, loadTls, tlsPaths } from './net/tls.ts'
 import { topics } from './net/topics.ts'
 import { PluginManager } from './plugins/loader.ts'
 import { PollExpiry } from './polls/expiry.ts'
+import { loadOrCreateFingerprintSecret, loadOrCreateVapid, type VapidKeys } from './push/keys.ts'
+import { PushService } from './push/service.ts'
 import { BUILTIN_SLASH_COMMANDS } from './slash/builtins.ts'
 import { SlashRegistry, changePackets } from './slash/registry.ts'
 import type { Context, Services } from './protocol/command.ts'
@@ -66,7 +68,12 @@ export function createApp(options: AppOptions): App {
   const lock = options.databasePath === ':memory:' ? undefined : acquireDataLock(dirname(options.databasePath))
   const metrics = new ServerMetrics()
   let store: Store
+  let vapid: VapidKeys
+  let fingerprintSecret: string
   try {
+    // Made on first start in the data folder (an imported upstream folder keeps its keys).
+    vapid = loadOrCreateVapid(dirname(options.databasePath))
+    fingerprintSecret = loadOrCreateFingerprintSecret(dirname(options.databasePath))
     store = createSqliteStore(options.databasePath, config().storage.synchronous, {
       log,
       messagesCommitted: (seconds, count) => metrics.messagesCommitted(seconds, count),
@@ -98,6 +105,7 @@ export function createApp(options: AppOptions): App {
   const listening = (): string => `${tls ? 'https' : 'http'}://${config().websocket.host}:${listener.server.port}`
   const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
   const pollExpiry = new PollExpiry({ store, publish: (topic, packet) => bus.publish(topic, packet), log })
+  const push = new PushService({ store, keys: vapid, fingerprintSecret, settings: () => config().push, isOnline: (userId) => hub.isOnline(userId), log })
   const services: Services = {
     rotur: new HttpRoturClient(() => config().rotur),
     loginThrottle: new LoginThrottle(() => config().security),
@@ -106,6 +114,7 @@ export function createApp(options: AppOptions): App {
     assets,
     pollExpiry,
     slash,
+    push,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -131,6 +140,7 @@ export function createApp(options: AppOptions): App {
     plugins,
     completeLogin: (ctx, login) => presence.login(ctx, login),
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
+    notify: (job) => push.notify(job),
   })
   const capabilities = router.commandNames().sort()
   const net = { config, store, hub, router, presence, log, capabilities, assets, metrics }
@@ -169,6 +179,8 @@ export function createApp(options: AppOptions): App {
   // Polls end at their end time, those that passed while the server was down at once.
   pollExpiry.start()
   background.push(pollExpiry)
+  push.start()
+  background.push(push)
   background.push(new BackupSchedule(store, settings, dirname(options.databasePath), log))
   background.push(plugins)
   void plugins.start()

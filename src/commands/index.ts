@@ -9,6 +9,7 @@ import { moderationCommands } from './moderation.ts'
 import { pinCommands } from './pins.ts'
 import { pluginCommands } from './plugins.ts'
 import { pollCommands } from './polls.ts'
+import { pushCommands } from './push.ts'
 import { rateLimitCommands } from './rate-limit.ts'
 import { reactionCommands } from './reactions.ts'
 import { roleCommands } from './roles.ts'
@@ -44,4 +45,5 @@ export const allCommands: AnyCommand[] = [
   ...rateLimitCommands,
   ...slashCommands,
   ...unreadCommands,
+  ...pushCommands,
 ]

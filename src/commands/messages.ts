@@ -96,6 +96,9 @@ export const messageNew = defineCommand({
       },
       // Posting into an archived thread brings it back (commands.md §3.1 step 8).
       publish: thread?.archived ? [await unarchived(ctx, thread)] : [],
+      ...(mentions.userIds.length > 0 || mentions.roles.length > 0 || pingsReply !== undefined
+        ? { push: { senderId: ctx.user.id, senderName: ctx.user.username, channel, content: stored.content, userIds: mentions.userIds, roles: mentions.roles, repliedUserId: pingsReply } }
+        : {}),
       events: [
         {
           name: 'new_message',

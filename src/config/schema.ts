@@ -160,6 +160,28 @@ export const Config = T.Object(
      * it private, turn it off or block the path at a reverse proxy.
      */
     metrics: T.Object({ enabled: T.Boolean({ default: true }) }, Open),
+    /** Web Push to users with no live connection who are mentioned or replied to (docs/configuration.md). */
+    push: T.Object(
+      {
+        /** Off: `push_get_vapid` answers that VAPID is not configured and nothing is sent. */
+        enabled: T.Boolean({ default: true }),
+        /** Beyond this a user's least recently used subscriptions are dropped. */
+        max_subscriptions_per_user: T.Integer({ minimum: 1, default: 10 }),
+        /** A mentioned role with more members than this notifies nobody (an @everyone-like role). */
+        max_role_members: T.Integer({ minimum: 0, default: 100 }),
+        /** At most this many users are notified for one message. */
+        max_targets_per_message: T.Integer({ minimum: 1, default: 200 }),
+        /** Push requests in flight at once. */
+        concurrency: T.Integer({ minimum: 1, default: 8 }),
+        /** Messages waiting for delivery; when full, the oldest is dropped. */
+        queue_size: T.Integer({ minimum: 1, default: 1000 }),
+        /** A push service slower than this is given up on. */
+        timeout_ms: T.Integer({ minimum: 1, default: 10_000 }),
+        /** Accept plain http:// endpoints on loopback addresses (a local push service for testing). */
+        allow_http_loopback: T.Boolean({ default: false }),
+      },
+      Open,
+    ),
     logging: T.Object(
       {
         level: T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {

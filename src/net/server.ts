@@ -6,6 +6,7 @@ import { type HttpDeps, handleHttp, jsonResponse } from './http.ts'
 import { CloseCode } from './hub.ts'
 import type { Presence } from './presence.ts'
 import { FrameQueue } from './frame-queue.ts'
+import { deviceOf } from '../push/fingerprint.ts'
 import { newSession, type Session } from './session.ts'
 import type { TlsFiles } from './tls.ts'
 
@@ -26,14 +27,15 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
     port,
     tls,
     async fetch(request, server) {
-      const address = clientAddress(request, server.requestIP(request)?.address ?? 'unknown', deps.config().security.trust_proxy)
+      const peer = server.requestIP(request)?.address ?? 'unknown'
+      const address = clientAddress(request, peer, deps.config().security.trust_proxy)
       if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
         if (new URL(request.url).pathname !== '/') return jsonResponse({ error: 'Not found' }, 404)
         if (hub.connectionsFrom(address) >= deps.config().security.max_connections_per_ip) {
           log.warn(`refused connection from ${address}: too many connections`)
           return jsonResponse({ error: 'Too many connections from this address' }, 429)
         }
-        if (server.upgrade(request, { data: { ...newSession(address), server } as Session })) return undefined
+        if (server.upgrade(request, { data: { ...newSession(address), device: deviceOf(request, peer, deps.config().security.trust_proxy), server } as Session })) return undefined
         return jsonResponse({ error: 'WebSocket upgrade failed' }, 400)
       }
       return handleHttp(request, deps)

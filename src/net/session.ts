@@ -1,4 +1,5 @@
 import type { Server, ServerWebSocket } from 'bun'
+import type { DeviceInfo } from '../push/fingerprint.ts'
 import type { FrameQueue } from './frame-queue.ts'
 
 export interface SessionUser {
@@ -24,6 +25,8 @@ export interface Session {
   /** Settles when every answer of the frames started so far has been sent, in order. */
   answered: Promise<void>
   ws: ServerWebSocket<Session>
+  /** Who the upgrade request said the device is (push subscriptions are kept one per device). */
+  device?: DeviceInfo
   /** The listener the socket arrived on (there may be older ones after a TLS renewal, see LocalBus). */
   server?: Server<Session>
 }

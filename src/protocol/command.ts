@@ -10,6 +10,8 @@ import type { ServerAssets } from '../net/server-assets.ts'
 import type { Session } from '../net/session.ts'
 import type { PluginRegistry } from '../plugins/registry.ts'
 import type { PollExpiry } from '../polls/expiry.ts'
+import type { PushService } from '../push/service.ts'
+import type { PushJob } from '../push/targets.ts'
 import type { SlashRegistry } from '../slash/registry.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
 import type { Audit } from '../audit/modlog.ts'
@@ -54,6 +56,8 @@ export interface Services {
   pollExpiry: PollExpiry
   /** The slash commands: built-ins and those registered by connections and plugins. */
   slash: SlashRegistry
+  /** Web Push: the VAPID key, device fingerprints, and the delivery queue. */
+  push: PushService
 }
 
 /** Context of an authenticated command: the caller's current stored record. */
@@ -96,6 +100,8 @@ export interface Effects {
   channelsChanged?: boolean
   /** Moderation-log entries, recorded with the caller as actor (when `modlog.enabled`). */
   audit?: Audit[]
+  /** A stored message that may notify offline users by Web Push; queued, never waited for. */
+  push?: PushJob
   /** Plugin events (plugins.md §2), fired once everything else is applied. */
   events?: Array<{ name: string; data: Record<string, unknown> }>
 }

@@ -33,6 +33,8 @@ export interface RouterDeps {
   /** The configuration in force, for effects applied outside a command. */
   config(): Config
   plugins: PluginRegistry
+  /** Queues a message's Web Push notifications (Effects.push). */
+  notify?(job: NonNullable<Effects['push']>): void
   /** Hears when a frame's answers are sent: its command if known, and the time since it started. */
   answered?(cmd: string | undefined, seconds: number): void
 }
@@ -229,6 +231,7 @@ export class Router {
         await record(store.modlog, by.config, by.actor, audit)
       }
     }
+    if (effects.push) this.deps.notify?.(effects.push)
     for (const { name, data } of effects.events ?? []) by.plugins.emit(name, by.session, data)
   }
 

@@ -387,6 +387,36 @@ export interface PingRepo {
   list(query: PingQuery): Promise<{ messages: MessageRecord[]; total: number }>
 }
 
+/** A browser's Web Push subscription (data.md §13); `last_used` in Unix seconds. */
+export interface PushSubscriptionRecord {
+  user_id: string
+  endpoint: string
+  p256dh: string
+  auth: string
+  device_fingerprint: string | null
+  last_used: number
+}
+
+export interface PushRepo {
+  /**
+   * Stores a subscription for its user: it replaces the user's subscription from the same device
+   * (fingerprint) and any subscription with the same endpoint (whoever held it), then drops the
+   * user's least recently used ones beyond `maxPerUser`, all in one transaction.
+   */
+  save(subscription: PushSubscriptionRecord, maxPerUser: number): Promise<void>
+  /** Removes the user's subscription with this endpoint; false when there was none. */
+  remove(userId: string, endpoint: string): Promise<boolean>
+  /** Removes the subscription with this endpoint, whoever holds it (the push service says it is gone). */
+  removeEndpoint(endpoint: string): Promise<void>
+  listByUser(userId: string): Promise<PushSubscriptionRecord[]>
+  /** Marks a subscription used at `at`. */
+  touch(endpoint: string, at: number): Promise<void>
+  /** Deletes subscriptions last used before `cutoff`; returns how many. */
+  purge(cutoff: number): Promise<number>
+  /** Stores subscriptions of users that exist, skipping endpoints already stored; returns how many were added. */
+  importMany(subscriptions: PushSubscriptionRecord[]): Promise<number>
+}
+
 export interface Store {
   users: UserRepo
   roles: RoleRepo
@@ -397,6 +427,7 @@ export interface Store {
   unreads: UnreadRepo
   pings: PingRepo
   modlog: ModlogRepo
+  push: PushRepo
   /** Writes a consistent copy of the whole database to `path` while others keep using it. */
   backup(path: string): Promise<void>
   /** Resolves once the database answers a trivial query; rejects when it cannot (health checks). */

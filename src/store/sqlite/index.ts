@@ -7,6 +7,7 @@ import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
 import { SqlitePings } from './pings.ts'
 import { SqlitePolls } from './polls.ts'
+import { SqlitePush } from './push.ts'
 import { SqliteRoles } from './roles.ts'
 import { SqliteThreads } from './threads.ts'
 import { SqliteUnreads } from './unreads.ts'
@@ -48,6 +49,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     unreads: new SqliteUnreads(db),
     pings: new SqlitePings(db),
     modlog: new SqliteModlog(db),
+    push: new SqlitePush(db),
     async backup(target: string) {
       // Acknowledged messages still waiting for their group commit belong in the copy.
       messages.flush()
