@@ -1,0 +1,55 @@
+import { afterEach, beforeEach, expect, test } from 'bun:test'
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { deviceFingerprint, deviceOf } from '../../src/push/fingerprint.ts'
+import { loadOrCreateFingerprintSecret, loadOrCreateVapid } from '../../src/push/keys.ts'
+
+let dir = ''
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'originchats-push-keys-'))
+})
+afterEach(() => rm(dir, { recursive: true, force: true }))
+
+test('a key pair is made once and reused', async () => {
+  const first = loadOrCreateVapid(dir)
+  expect(Buffer.from(first.publicKey, 'base64url')).toHaveLength(65)
+  expect(Buffer.from(first.privateKey, 'base64url')).toHaveLength(32)
+  expect((await stat(join(dir, 'vapid', 'private_key.pem'))).mode & 0o777).toBe(0o600)
+  expect(loadOrCreateVapid(dir)).toEqual(first)
+})
+
+test("upstream's files are used as they are: a SEC1 PEM and its claims subject", async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const jwk = publicKey.export({ format: 'jwk' })
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]).toString('base64url')
+  await mkdir(join(dir, 'vapid'))
+  await writeFile(join(dir, 'vapid', 'private_key.pem'), privateKey.export({ type: 'sec1', format: 'pem' }))
+  await writeFile(join(dir, 'vapid', 'vapid_config.json'), JSON.stringify({ public_key_b64: point, claims_email: 'admin@example.com' }))
+  expect(loadOrCreateVapid(dir)).toMatchObject({ publicKey: point, subject: 'mailto:admin@example.com' })
+  expect(await Bun.file(join(dir, 'vapid', 'vapid_config.json')).json()).toEqual({ public_key_b64: point, claims_email: 'admin@example.com' })
+})
+
+test('the fingerprint secret is random per data folder, kept, and overridden by the environment', async () => {
+  const secret = loadOrCreateFingerprintSecret(dir, undefined)
+  expect(secret).not.toBe('originchats-push-secret')
+  expect(secret.length).toBeGreaterThanOrEqual(40)
+  expect(loadOrCreateFingerprintSecret(dir, undefined)).toBe(secret)
+  expect(loadOrCreateFingerprintSecret(dir, 'from-env')).toBe('from-env')
+  const other = await mkdtemp(join(tmpdir(), 'originchats-push-keys-'))
+  expect(loadOrCreateFingerprintSecret(other, undefined)).not.toBe(secret)
+  await rm(other, { recursive: true })
+})
+
+test("fingerprints are upstream's HMAC; proxy headers count only behind a trusted proxy", () => {
+  const request = new Request('http://x/', {
+    headers: { 'user-agent': 'Firefox', 'cf-connecting-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.1, 10.0.0.1', 'cf-ipcountry': 'NL' },
+  })
+  expect(deviceOf(request, '10.0.0.2', false)).toEqual({ ip: '10.0.0.2', userAgent: 'Firefox', country: '' })
+  expect(deviceOf(request, '10.0.0.2', true)).toEqual({ ip: '203.0.113.9', userAgent: 'Firefox', country: 'NL' })
+  const forwarded = new Request('http://x/', { headers: { 'x-forwarded-for': '198.51.100.1, 10.0.0.1' } })
+  expect(deviceOf(forwarded, '10.0.0.2', true).ip).toBe('198.51.100.1')
+  const expected = new Bun.CryptoHasher('sha256', 'k').update('1.2.3.4|UA|NL').digest('hex').slice(0, 16)
+  expect(deviceFingerprint('k', { ip: '1.2.3.4', userAgent: 'UA', country: 'NL' })).toBe(expected)
+})
