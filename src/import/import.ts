@@ -20,6 +20,7 @@ import {
   type UpstreamThread,
   type UpstreamUser,
 } from './upstream.ts'
+import { importVapid, parsePushSubscriptions, type VapidImport } from './push.ts'
 
 /**
  * Imports an upstream OriginChats server's data (seed or latest layout) into the store.
@@ -54,6 +55,8 @@ export interface ImportReport {
   votes: ImportCounts
   /** Read positions (a user's last read message in a channel or thread). */
   unreads: ImportCounts
+  /** Web Push subscriptions (they need upstream's VAPID key, see importVapid). */
+  push: ImportCounts
   /** Malformed files, skipped as a whole. */
   invalid: Array<{ path: string; reason: string }>
   /** Things left out that are not errors (messages of unknown channels, unsupported files). */
@@ -63,6 +66,8 @@ export interface ImportReport {
 export interface ImportOptions {
   /** Roles of an imported user whose record has none (`DB.users.default.roles`). */
   defaultRoles?: string[]
+  /** The data folder, where upstream's VAPID keys go; without it keys and subscriptions are left out. */
+  dataDir?: string
 }
 
 export class ImportError extends Error {}
@@ -73,7 +78,6 @@ const UNSUPPORTED = [
   'attachments.json',
   'serverEmojis.json',
   'modlog.json',
-  'push_subscriptions.json',
 ]
 
 /** The folder holding the upstream files, or ImportError when `upstream` has none. */
@@ -95,6 +99,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     polls: { imported: 0, skipped: 0 },
     votes: { imported: 0, skipped: 0 },
     unreads: { imported: 0, skipped: 0 },
+    push: { imported: 0, skipped: 0 },
     invalid: [],
     notes: [],
   }
@@ -181,9 +186,40 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     report.unreads.imported++
   }
 
+  if (options.dataDir) await importPush(store, report, [folder, upstream], options.dataDir, read, resolveUser)
+
   const unsupported = UNSUPPORTED.filter((name) => existsSync(join(folder, name)))
   if (unsupported.length > 0) report.notes.push(`not imported (not supported yet): ${unsupported.join(', ')}`)
   return report
+}
+
+/** Upstream's VAPID keys, then its subscriptions when the keys in force are upstream's. */
+async function importPush(
+  store: Store,
+  report: ImportReport,
+  upstreamDirs: string[],
+  dataDir: string,
+  read: <T>(path: string, parse: (text: string) => T) => Promise<T | undefined>,
+  resolveUser: (user: string) => string,
+) {
+  let vapid: VapidImport
+  try {
+    vapid = await importVapid(store, upstreamDirs, dataDir)
+  } catch (error) {
+    if (!(error instanceof InvalidFile)) throw error
+    report.invalid.push({ path: join(upstreamDirs[0]!, 'vapid'), reason: error.message })
+    return
+  }
+  if (vapid === 'imported') report.notes.push('VAPID keys imported: browsers subscribed upstream keep receiving pushes')
+  const path = join(upstreamDirs[0]!, 'push_subscriptions.json')
+  if (vapid === 'kept' || vapid === 'absent') {
+    if (existsSync(path)) report.notes.push(`${path}: not imported, these subscriptions only work with upstream's VAPID keys, which ${vapid === 'kept' ? 'would replace the key this server\'s subscribers use' : 'were not found'}`)
+    return
+  }
+  const entries = await read(path, parsePushSubscriptions)
+  if (!entries) return
+  const added = await store.push.importMany(entries.map(({ username, subscription }) => ({ ...subscription, user_id: resolveUser(username) })))
+  report.push = { imported: added, skipped: entries.length - added }
 }
 
 /**

@@ -413,6 +413,7 @@ export interface PushRepo {
   touch(endpoint: string, at: number): Promise<void>
   /** Deletes subscriptions last used before `cutoff`; returns how many. */
   purge(cutoff: number): Promise<number>
+  count(): Promise<number>
   /** Stores subscriptions of users that exist, skipping endpoints already stored; returns how many were added. */
   importMany(subscriptions: PushSubscriptionRecord[]): Promise<number>
 }

@@ -23,6 +23,7 @@ export class SqlitePush implements PushRepo {
       byUser: db.query<PushSubscriptionRecord, [string]>(`SELECT ${COLUMNS} FROM push_subscriptions WHERE user_id = ? ORDER BY rowid`),
       touch: db.prepare('UPDATE push_subscriptions SET last_used = ? WHERE endpoint = ?'),
       purge: db.prepare('DELETE FROM push_subscriptions WHERE last_used < ?'),
+      count: db.query<{ n: number }, []>('SELECT COUNT(*) AS n FROM push_subscriptions'),
     }
     this.saveAll = db.transaction((s: PushSubscriptionRecord, max: number) => {
       if (s.device_fingerprint !== null) this.q.deleteDevice.run(s.user_id, s.device_fingerprint)
@@ -54,6 +55,10 @@ export class SqlitePush implements PushRepo {
 
   async purge(cutoff: number) {
     return this.q.purge.run(cutoff).changes
+  }
+
+  async count() {
+    return this.q.count.get()!.n
   }
 
   async importMany(subscriptions: PushSubscriptionRecord[]) {
