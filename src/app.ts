@@ -71,14 +71,20 @@ export function createApp(options: AppOptions): App {
   let vapid: VapidKeys
   let fingerprintSecret: string
   try {
-    // Made on first start in the data folder (an imported upstream folder keeps its keys).
-    vapid = loadOrCreateVapid(dirname(options.databasePath))
-    fingerprintSecret = loadOrCreateFingerprintSecret(dirname(options.databasePath))
     store = createSqliteStore(options.databasePath, config().storage.synchronous, {
       log,
       messagesCommitted: (seconds, count) => metrics.messagesCommitted(seconds, count),
     })
   } catch (error) {
+    lock?.release()
+    throw error
+  }
+  try {
+    // Made on first start in the data folder (an imported upstream folder keeps its keys).
+    vapid = loadOrCreateVapid(dirname(options.databasePath))
+    fingerprintSecret = loadOrCreateFingerprintSecret(dirname(options.databasePath))
+  } catch (error) {
+    store.close()
     lock?.release()
     throw error
   }
