@@ -15,6 +15,7 @@ import type { Config } from './config/schema.ts'
 import { watchConfig } from './config/watch.ts'
 import { createLogger, type Logger } from './log.ts'
 import { ServerMetrics } from './metrics/server-metrics.ts'
+import { capabilityNames } from './net/capabilities.ts'
 import { CloseCode, Hub } from './net/hub.ts'
 import { Presence } from './net/presence.ts'
 import { startServer } from './net/server.ts'
@@ -132,7 +133,7 @@ export function createApp(options: AppOptions): App {
     completeLogin: (ctx, login) => presence.login(ctx, login),
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
   })
-  const capabilities = router.commandNames().sort()
+  const capabilities = capabilityNames(router.commandNames())
   const net = { config, store, hub, router, presence, log, capabilities, assets, metrics }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
   const server = listener.server
