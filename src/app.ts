@@ -29,6 +29,7 @@ import { BUILTIN_SLASH_COMMANDS } from './slash/builtins.ts'
 import { SlashRegistry, changePackets } from './slash/registry.ts'
 import type { Context, Services } from './protocol/command.ts'
 import { Router } from './protocol/router.ts'
+import { VoiceRooms } from './voice/rooms.ts'
 import { acquireDataLock } from './store/lock.ts'
 import { createSqliteStore } from './store/sqlite/index.ts'
 import type { Store } from './store/types.ts'
@@ -79,6 +80,10 @@ export function createApp(options: AppOptions): App {
   const bus = new LocalBus((frames) => metrics.delivered(frames))
   const hub = new Hub(bus, store)
   const presence = new Presence(hub, bus, log)
+  // Calls end when the joining connection closes (first of the README §2.7 announcements) or loses the channel.
+  const voice = new VoiceRooms(bus)
+  presence.onLeave((session) => voice.closed(session))
+  hub.onAccess((session, visible) => voice.accessChanged(session, visible))
   // Slash commands registered by a connection go when it closes (protocol README §2.7).
   const slash = new SlashRegistry(BUILTIN_SLASH_COMMANDS)
   presence.onLeave((session) => {
@@ -107,6 +112,7 @@ export function createApp(options: AppOptions): App {
     assets,
     pollExpiry,
     slash,
+    voice,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -130,6 +136,7 @@ export function createApp(options: AppOptions): App {
     context,
     config,
     plugins,
+    voice,
     completeLogin: (ctx, login) => presence.login(ctx, login),
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
   })

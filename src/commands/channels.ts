@@ -16,7 +16,7 @@ import { visibleChannels } from '../views/channels.ts'
 export const channelsGet = defineCommand({
   cmd: 'channels_get',
   schema: T.Object({}),
-  run: async (ctx) => ({ reply: { cmd: 'channels_get', val: await visibleChannels(ctx.store, ctx.user.roles) } }),
+  run: async (ctx) => ({ reply: { cmd: 'channels_get', val: await visibleChannels(ctx.store, ctx.user.roles, ctx.services.voice) } }),
 })
 
 /** `forum` is creatable too (compat-notes §3.10); the error strings still name the old three. */

@@ -11,6 +11,7 @@ import type { Session } from '../net/session.ts'
 import type { PluginRegistry } from '../plugins/registry.ts'
 import type { PollExpiry } from '../polls/expiry.ts'
 import type { SlashRegistry } from '../slash/registry.ts'
+import type { VoiceRooms } from '../voice/rooms.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
 import type { Audit } from '../audit/modlog.ts'
 import type { LiveConfig } from '../config/live.ts'
@@ -54,6 +55,8 @@ export interface Services {
   pollExpiry: PollExpiry
   /** The slash commands: built-ins and those registered by connections and plugins. */
   slash: SlashRegistry
+  /** Who is in which voice channel (in memory only). */
+  voice: VoiceRooms
 }
 
 /** Context of an authenticated command: the caller's current stored record. */
