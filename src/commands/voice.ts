@@ -57,6 +57,8 @@ export const voiceJoin = defineCommand({
   async run(ctx, p): Promise<Effects> {
     const peer = peerId(p.peer_id)
     const channel = await voiceChannel(ctx, p.channel)
+    // A socket that closed meanwhile has had its leave hook run: joining now would never end.
+    if (!ctx.hub.sockets.has(ctx.session)) fail('Connection closed')
     const voice = ctx.services.voice
     const announce = voice.join(ctx.session, ctx.user, channel.name, peer)
     const participants = voice
