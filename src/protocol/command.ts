@@ -1,4 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
+import type { AttachmentCleanup } from '../attachments/cleanup.ts'
+import type { AttachmentService } from '../attachments/service.ts'
 import type { AddressLimiter } from '../auth/address-limit.ts'
 import type { LoginThrottle } from '../auth/login-throttle.ts'
 import type { RateLimiter } from '../auth/rate-limit.ts'
@@ -54,6 +56,10 @@ export interface Services {
   pollExpiry: PollExpiry
   /** The slash commands: built-ins and those registered by connections and plugins. */
   slash: SlashRegistry
+  /** Uploaded files: rows and files kept in step. */
+  attachments: AttachmentService
+  /** Asked for an extra pass after deletions that may have left attachments without messages. */
+  attachmentCleanup: AttachmentCleanup
 }
 
 /** Context of an authenticated command: the caller's current stored record. */
