@@ -48,7 +48,10 @@ export class SqliteAttachments implements AttachmentRepo {
       insert: db.prepare(`INSERT INTO attachments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       renew: sql<[number, number, string, string]>(`UPDATE attachments SET expires_at = ?, permanent = ?, original_name = ? WHERE id = ? RETURNING ${COLUMNS}`),
       markReferenced: db.prepare('UPDATE attachments SET referenced = 1 WHERE id = ?'),
-      ref: db.prepare('INSERT OR IGNORE INTO attachment_refs (attachment_id, message_id) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM attachments WHERE id = ?1)'),
+      // Only between rows that exist: an import may name attachments or messages this server lacks.
+      ref: db.prepare(
+        'INSERT OR IGNORE INTO attachment_refs (attachment_id, message_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM attachments WHERE id = ?1) AND EXISTS (SELECT 1 FROM messages WHERE id = ?2)',
+      ),
       delete: sql<[string]>(`DELETE FROM attachments WHERE id = ? RETURNING ${COLUMNS}`),
       usage: db.query<{ count: number; bytes: number | null }, [string, number]>(
         'SELECT COUNT(*) AS count, SUM(size) AS bytes FROM attachments WHERE uploader_id = ? AND expires_at > ?',
