@@ -31,6 +31,8 @@ describe('GET /attachments/{id}', () => {
     expect(range.status).toBe(206)
     expect(range.headers.get('content-range')).toBe(`bytes 1-3/${bytes.length}`)
     expect(new Uint8Array(await range.arrayBuffer())).toEqual(bytes.slice(1, 4))
+    const beyond = await fetch(url, { headers: { Range: `bytes=${bytes.length + 10}-` } })
+    expect([beyond.status, beyond.headers.get('content-range')]).toEqual([416, `bytes */${bytes.length}`])
   })
 
   test.concurrent('types a browser could render (PDF, HTML, SVG) are served as downloads, never inline', async () => {
