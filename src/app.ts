@@ -2,6 +2,11 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { CLI_ACTOR, runAdmin } from './admin/operations.ts'
 import { startAdminSocket } from './admin/socket.ts'
+import { AttachmentCleanup } from './attachments/cleanup.ts'
+import { ATTACHMENTS_DIR, AttachmentFiles } from './attachments/files.ts'
+import { AttachmentService } from './attachments/service.ts'
+import { SubscriptionCache } from './attachments/subscriptions.ts'
+import { UploadRate } from './attachments/upload-rate.ts'
 import { prune } from './audit/modlog.ts'
 import { AddressLimiter } from './auth/address-limit.ts'
 import { LoginThrottle } from './auth/login-throttle.ts'
@@ -104,8 +109,11 @@ export function createApp(options: AppOptions): App {
   const listening = (): string => `${tls ? 'https' : 'http'}://${config().websocket.host}:${listener.server.port}`
   const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
   const pollExpiry = new PollExpiry({ store, publish: (topic, packet) => bus.publish(topic, packet), log })
+  const rotur = new HttpRoturClient(() => config().rotur)
+  const attachments = new AttachmentService({ store, files: new AttachmentFiles(join(dirname(options.databasePath), ATTACHMENTS_DIR)), config, log })
+  const attachmentCleanup = new AttachmentCleanup(attachments, log)
   const services: Services = {
-    rotur: new HttpRoturClient(() => config().rotur),
+    rotur,
     loginThrottle: new LoginThrottle(() => config().security),
     registrations: new AddressLimiter(() => config().security.registrations_per_hour, 3_600_000),
     settings,
@@ -113,6 +121,8 @@ export function createApp(options: AppOptions): App {
     pollExpiry,
     slash,
     voice,
+    attachments,
+    attachmentCleanup,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -140,8 +150,17 @@ export function createApp(options: AppOptions): App {
     completeLogin: (ctx, login) => presence.login(ctx, login),
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
   })
-  const capabilities = capabilityNames(router.commandNames())
-  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics }
+  const capabilities = capabilityNames(router.commandNames(), config())
+  const attachmentHttp = {
+    config,
+    store,
+    hub,
+    rotur,
+    service: attachments,
+    uploadRate: new UploadRate(() => config().attachments.uploads_per_minute),
+    subscriptions: new SubscriptionCache(rotur, () => config().attachments.subscription_cache_ttl, log),
+  }
+  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.
@@ -177,6 +196,9 @@ export function createApp(options: AppOptions): App {
   // Polls end at their end time, those that passed while the server was down at once.
   pollExpiry.start()
   background.push(pollExpiry)
+  // Expired and unused attachments go at startup and hourly, found from stored timestamps.
+  attachmentCleanup.start()
+  background.push(attachmentCleanup)
   background.push(new BackupSchedule(store, settings, dirname(options.databasePath), log))
   background.push(plugins)
   void plugins.start()

@@ -192,6 +192,7 @@ export const channelDelete = defineCommand({
     const channel = await findForDelete(ctx, requested)
     // Deleting takes the channel's messages and read positions with it.
     if (!channel || !(await ctx.store.channels.delete(channel.name))) fail(E.channelNotFound)
+    ctx.services.attachmentCleanup.soon()
     const name = channel.name
     return {
       reply: { cmd: 'channel_delete', name, deleted: true },

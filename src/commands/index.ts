@@ -1,4 +1,5 @@
 import type { AnyCommand } from '../protocol/command.ts'
+import { attachmentCommands } from './attachments.ts'
 import { authCommands } from './auth.ts'
 import { channelCommands } from './channels.ts'
 import { memberCommands } from './members.ts'
@@ -46,4 +47,5 @@ export const allCommands: AnyCommand[] = [
   ...slashCommands,
   ...unreadCommands,
   ...voiceCommands,
+  ...attachmentCommands,
 ]

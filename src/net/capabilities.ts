@@ -1,3 +1,5 @@
+import type { Config } from '../config/schema.ts'
+
 /**
  * Names advertised in the handshake that are not WebSocket commands (commands.md §1.2), each
  * something this server does and clients gate features on: the slash-command broadcasts
@@ -5,8 +7,11 @@
  */
 const FEATURES = ['events', 'nickname_update', 'nickname_remove'] as const
 
-/** The handshake's `capabilities`: every dispatched command and feature, sorted by code point. */
-export function capabilityNames(commands: readonly string[]): string[] {
-  const names = new Set([...commands, ...FEATURES])
+/**
+ * The handshake's `capabilities`: every dispatched command and feature, sorted by code point.
+ * `attachment_upload` is the HTTP upload route; the web client uploads over HTTP when it is listed.
+ */
+export function capabilityNames(commands: readonly string[], config: Config): string[] {
+  const names = new Set([...commands, ...FEATURES, ...(config.attachments.enabled ? ['attachment_upload'] : [])])
   return [...names].sort()
 }

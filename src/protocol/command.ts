@@ -1,4 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
+import type { AttachmentCleanup } from '../attachments/cleanup.ts'
+import type { AttachmentService } from '../attachments/service.ts'
 import type { AddressLimiter } from '../auth/address-limit.ts'
 import type { LoginThrottle } from '../auth/login-throttle.ts'
 import type { RateLimiter } from '../auth/rate-limit.ts'
@@ -57,6 +59,10 @@ export interface Services {
   slash: SlashRegistry
   /** Who is in which voice channel (in memory only). */
   voice: VoiceRooms
+  /** Uploaded files: rows and files kept in step. */
+  attachments: AttachmentService
+  /** Asked for an extra pass after deletions that may have left attachments without messages. */
+  attachmentCleanup: AttachmentCleanup
 }
 
 /** Context of an authenticated command: the caller's current stored record. */
