@@ -1,5 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { attachmentIds } from '../attachments/message.ts'
+import { AttachmentFiles } from '../attachments/files.ts'
+import { importAttachments, parseAttachments } from './attachments.ts'
 import type { ChannelRecord, MessageRecord, PollRecord, RoleRecord, Store, Target, UserRecord } from '../store/types.ts'
 import {
   InvalidFile,
@@ -55,6 +58,8 @@ export interface ImportReport {
   votes: ImportCounts
   /** Read positions (a user's last read message in a channel or thread). */
   unreads: ImportCounts
+  /** Uploaded files (attachments.json and the attachments/ folder). */
+  attachments: ImportCounts
   /** Web Push subscriptions (they need upstream's VAPID key, see importVapid). */
   push: ImportCounts
   /** Malformed files, skipped as a whole. */
@@ -66,6 +71,8 @@ export interface ImportReport {
 export interface ImportOptions {
   /** Roles of an imported user whose record has none (`DB.users.default.roles`). */
   defaultRoles?: string[]
+  /** Where attachment files go (`<data folder>/attachments`); without it attachments are not imported. */
+  attachmentsDir?: string
   /** The data folder, where upstream's VAPID keys go; without it keys and subscriptions are left out. */
   dataDir?: string
 }
@@ -75,7 +82,6 @@ export class ImportError extends Error {}
 /** Upstream files this importer does not read yet; named in the report when present. */
 const UNSUPPORTED = [
   'webhooks.json',
-  'attachments.json',
   'serverEmojis.json',
   'modlog.json',
 ]
@@ -99,6 +105,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     polls: { imported: 0, skipped: 0 },
     votes: { imported: 0, skipped: 0 },
     unreads: { imported: 0, skipped: 0 },
+    attachments: { imported: 0, skipped: 0 },
     push: { imported: 0, skipped: 0 },
     invalid: [],
     notes: [],
@@ -124,6 +131,8 @@ export async function importUpstream(store: Store, upstream: string, options: Im
   if (channels) report.channels = await importChannels(store, channels)
 
   const resolveUser = await userResolver(store, names)
+  /** Attachment ID → the imported messages that list it, linked once the attachments are in. */
+  const listed: Array<{ attachmentId: string; messageId: string }> = []
   const channelsDir = join(folder, 'channels')
   for (const file of jsonFiles(channelsDir)) {
     const name = file.slice(0, -'.json'.length)
@@ -134,7 +143,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     }
     const messages = await read(path, parseMessages)
     if (!messages) continue
-    await importMessages(store, report, toMessageRecords({ channel: name, thread_id: null }, messages, resolveUser))
+    await importMessages(store, report, toMessageRecords({ channel: name, thread_id: null }, messages, resolveUser), listed)
   }
 
   const threadsDir = join(folder, 'threads')
@@ -159,7 +168,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
       continue
     }
     const messages = await read(path, parseMessages)
-    if (messages) await importMessages(store, report, toMessageRecords({ channel: thread.parent_channel, thread_id: thread.id }, messages, resolveUser))
+    if (messages) await importMessages(store, report, toMessageRecords({ channel: thread.parent_channel, thread_id: thread.id }, messages, resolveUser), listed)
   }
 
   const polls = await read(join(folder, 'polls.json'), parsePolls)
@@ -186,6 +195,14 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     report.unreads.imported++
   }
 
+  const attachments = await read(join(folder, 'attachments.json'), parseAttachments)
+  if (attachments && options.attachmentsDir) {
+    const result = await importAttachments(store, new AttachmentFiles(options.attachmentsDir), folder, attachments, resolveUser, Date.now() / 1000)
+    report.attachments = { imported: result.imported, skipped: result.skipped }
+    report.notes.push(...result.notes)
+  }
+  // Links only to attachments that exist here (the store ignores the others); a second run adds nothing.
+  for (const { attachmentId, messageId } of listed) await store.attachments.reference([attachmentId], messageId)
   if (options.dataDir) await importPush(store, report, [folder, upstream], options.dataDir, read, resolveUser)
 
   const unsupported = UNSUPPORTED.filter((name) => existsSync(join(folder, name)))
@@ -330,8 +347,9 @@ async function readTarget(store: Store, key: string): Promise<Target | undefined
 
 const jsonFiles = (dir: string) => (isDirectory(dir) ? readdirSync(dir).filter((file) => file.endsWith('.json')).sort() : [])
 
-async function importMessages(store: Store, report: ImportReport, records: MessageRecord[]) {
+async function importMessages(store: Store, report: ImportReport, records: MessageRecord[], listed: Array<{ attachmentId: string; messageId: string }>) {
   const added = await store.messages.importMany(records)
+  for (const record of records) for (const attachmentId of attachmentIds(record.attachments)) listed.push({ attachmentId, messageId: record.id })
   report.messages.imported += added
   report.messages.skipped += records.length - added
 }

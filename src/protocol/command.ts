@@ -1,4 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
+import type { AttachmentCleanup } from '../attachments/cleanup.ts'
+import type { AttachmentService } from '../attachments/service.ts'
 import type { AddressLimiter } from '../auth/address-limit.ts'
 import type { LoginThrottle } from '../auth/login-throttle.ts'
 import type { RateLimiter } from '../auth/rate-limit.ts'
@@ -13,6 +15,7 @@ import type { PollExpiry } from '../polls/expiry.ts'
 import type { PushService } from '../push/service.ts'
 import type { PushJob } from '../push/targets.ts'
 import type { SlashRegistry } from '../slash/registry.ts'
+import type { VoiceRooms } from '../voice/rooms.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
 import type { Audit } from '../audit/modlog.ts'
 import type { LiveConfig } from '../config/live.ts'
@@ -56,6 +59,12 @@ export interface Services {
   pollExpiry: PollExpiry
   /** The slash commands: built-ins and those registered by connections and plugins. */
   slash: SlashRegistry
+  /** Who is in which voice channel (in memory only). */
+  voice: VoiceRooms
+  /** Uploaded files: rows and files kept in step. */
+  attachments: AttachmentService
+  /** Asked for an extra pass after deletions that may have left attachments without messages. */
+  attachmentCleanup: AttachmentCleanup
   /** Web Push: the VAPID key, device fingerprints, and the delivery queue. */
   push: PushService
 }
