@@ -11,9 +11,10 @@ export type Synchronous = 'normal' | 'full'
 export function openDatabase(path: string, synchronous: Synchronous = 'normal'): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const db = new Database(path, { create: true, strict: true })
+  // First, so that even the journal-mode switch waits out another process's brief lock.
+  db.run('PRAGMA busy_timeout = 5000')
   db.run('PRAGMA journal_mode = WAL')
   db.run(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
   db.run('PRAGMA foreign_keys = ON')
-  db.run('PRAGMA busy_timeout = 5000')
   return db
 }
