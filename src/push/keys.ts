@@ -29,12 +29,17 @@ export function loadOrCreateVapid(dataDir: string): VapidKeys {
   const configPath = join(dir, VAPID_CONFIG_FILE)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   let key: KeyObject
-  if (existsSync(pemPath)) key = createPrivateKey(readFileSync(pemPath))
+  if (existsSync(pemPath)) key = readKey(pemPath)
   else {
     key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
     writeFileSync(pemPath, key.export({ type: 'pkcs8', format: 'pem' }), secretFile)
   }
-  const keys = rawKeys(key)
+  let keys: Omit<VapidKeys, 'subject'>
+  try {
+    keys = rawKeys(key)
+  } catch (error) {
+    throw new Error(`${pemPath}: not a P-256 private key (${(error as Error).message})`)
+  }
   const claims = readClaims(configPath)
   if (claims?.public_key_b64 !== keys.publicKey) {
     writeFileSync(configPath, `${JSON.stringify({ public_key_b64: keys.publicKey, claims_email: claims?.claims_email ?? DEFAULT_SUBJECT }, null, 2)}\n`)
@@ -42,9 +47,18 @@ export function loadOrCreateVapid(dataDir: string): VapidKeys {
   return { ...keys, subject: subjectOf(claims?.claims_email) }
 }
 
+/** A broken key stops start-up with one line naming the file, rather than a new key nobody subscribed with. */
+function readKey(path: string): KeyObject {
+  try {
+    return createPrivateKey(readFileSync(path))
+  } catch (error) {
+    throw new Error(`${path}: not a readable PEM private key (${(error as Error).message})`)
+  }
+}
+
 function rawKeys(key: KeyObject): Omit<VapidKeys, 'subject'> {
   const jwk = key.export({ format: 'jwk' })
-  if (jwk.crv !== 'P-256' || !jwk.d || !jwk.x || !jwk.y) throw new Error(`${PRIVATE_KEY_FILE} is not a P-256 private key`)
+  if (jwk.crv !== 'P-256' || !jwk.d || !jwk.x || !jwk.y) throw new Error(`curve ${jwk.crv ?? jwk.kty}`)
   const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')])
   // Checks that the stored point is a real one (createPublicKey refuses others).
   createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, format: 'jwk' })

@@ -31,6 +31,16 @@ test("upstream's files are used as they are: a SEC1 PEM and its claims subject",
   expect(await Bun.file(join(dir, 'vapid', 'vapid_config.json')).json()).toEqual({ public_key_b64: point, claims_email: 'admin@example.com' })
 })
 
+test('a broken or non-P-256 key file stops start-up with one line naming it, and is left as it is', async () => {
+  await mkdir(join(dir, 'vapid'))
+  const pem = join(dir, 'vapid', 'private_key.pem')
+  await writeFile(pem, 'garbage')
+  expect(() => loadOrCreateVapid(dir)).toThrow(`${pem}: not a readable PEM private key (`)
+  await writeFile(pem, generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
+  expect(() => loadOrCreateVapid(dir)).toThrow(`${pem}: not a P-256 private key (curve P-384)`)
+  expect(await Bun.file(pem).text()).toContain('BEGIN PRIVATE KEY')
+})
+
 test('the fingerprint secret is random per data folder, kept, and overridden by the environment', async () => {
   const secret = loadOrCreateFingerprintSecret(dir, undefined)
   expect(secret).not.toBe('originchats-push-secret')
