@@ -162,7 +162,10 @@ export function createApp(options: AppOptions): App {
     config,
     plugins,
     voice,
-    completeLogin: (ctx, login) => presence.login(ctx, login),
+    completeLogin: (ctx, login) => {
+      push.signedIn(login.user.id, ctx.session.device)
+      return presence.login(ctx, login)
+    },
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
     notify: (job) => push.notify(job),
   })

@@ -61,6 +61,13 @@ export class PushService {
     return device ? deviceFingerprint(this.deps.fingerprintSecret, device) : null
   }
 
+  /** A sign-in keeps this device's subscription alive (protocol README §2.4); never waited for. */
+  signedIn(userId: string, device: DeviceInfo | undefined): void {
+    const fingerprint = this.fingerprint(device)
+    if (fingerprint === null || this.stopped) return
+    this.deps.store.push.touchDevice(userId, fingerprint, now()).catch((error) => this.deps.log.error(`push: marking a subscription used failed: ${error?.stack ?? error}`))
+  }
+
   notify(job: PushJob): void {
     if (this.stopped || !this.deps.settings().enabled) return
     this.bounded(this.jobs, job, 'message')

@@ -411,6 +411,8 @@ export interface PushRepo {
   listByUser(userId: string): Promise<PushSubscriptionRecord[]>
   /** Marks a subscription used at `at`. */
   touch(endpoint: string, at: number): Promise<void>
+  /** Marks the user's subscription from this device used at `at` (they signed in on it). */
+  touchDevice(userId: string, fingerprint: string, at: number): Promise<void>
   /** Deletes subscriptions last used before `cutoff`; returns how many. */
   purge(cutoff: number): Promise<number>
   count(): Promise<number>

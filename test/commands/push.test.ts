@@ -138,6 +138,19 @@ describe('push_subscribe / push_unsubscribe', () => {
     })
   })
 
+  test.concurrent("signing in again on the same device marks its subscription used, so it is not purged", async () => {
+    await using server = await startServer(PUSH)
+    const alice = await server.login('alice')
+    const endpoint = 'https://push.example/device'
+    await alice.request({ cmd: 'push_subscribe', subscription: subscription(endpoint) }, 'push_subscribed')
+    await server.app.store.push.touch(endpoint, 1)
+    const aliceId = (await server.app.store.users.getByUsername('alice'))!.id
+    // The subscription is marked before the sign-in completes.
+    await server.login('alice')
+    const [stored] = await server.app.store.push.listByUser(aliceId)
+    expect(stored!.last_used).toBeGreaterThan(Date.now() / 1000 - 3600)
+  })
+
   test.concurrent('deleting a user deletes their subscriptions', async () => {
     await using server = await startServer(PUSH)
     const alice = await server.login('alice')

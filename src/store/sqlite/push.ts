@@ -22,6 +22,7 @@ export class SqlitePush implements PushRepo {
       ),
       byUser: db.query<PushSubscriptionRecord, [string]>(`SELECT ${COLUMNS} FROM push_subscriptions WHERE user_id = ? ORDER BY rowid`),
       touch: db.prepare('UPDATE push_subscriptions SET last_used = ? WHERE endpoint = ?'),
+      touchDevice: db.prepare('UPDATE push_subscriptions SET last_used = ? WHERE user_id = ? AND device_fingerprint = ?'),
       purge: db.prepare('DELETE FROM push_subscriptions WHERE last_used < ?'),
       count: db.query<{ n: number }, []>('SELECT COUNT(*) AS n FROM push_subscriptions'),
     }
@@ -51,6 +52,10 @@ export class SqlitePush implements PushRepo {
 
   async touch(endpoint: string, at: number) {
     this.q.touch.run(at, endpoint)
+  }
+
+  async touchDevice(userId: string, fingerprint: string, at: number) {
+    this.q.touchDevice.run(at, userId, fingerprint)
   }
 
   async purge(cutoff: number) {
