@@ -13,6 +13,7 @@ import { allCommands } from './commands/index.ts'
 import { LiveConfig } from './config/live.ts'
 import type { Config } from './config/schema.ts'
 import { watchConfig } from './config/watch.ts'
+import { EMOJI_DIR, EmojiCatalog } from './emojis/catalog.ts'
 import { createLogger, type Logger } from './log.ts'
 import { ServerMetrics } from './metrics/server-metrics.ts'
 import { CloseCode, Hub } from './net/hub.ts'
@@ -97,6 +98,7 @@ export function createApp(options: AppOptions): App {
   // The data folder is the database's; the fallback asset base is the address actually bound.
   const listening = (): string => `${tls ? 'https' : 'http'}://${config().websocket.host}:${listener.server.port}`
   const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
+  const emojis = new EmojiCatalog(store.emojis, join(dirname(options.databasePath), EMOJI_DIR))
   const pollExpiry = new PollExpiry({ store, publish: (topic, packet) => bus.publish(topic, packet), log })
   const services: Services = {
     rotur: new HttpRoturClient(() => config().rotur),
@@ -106,6 +108,7 @@ export function createApp(options: AppOptions): App {
     assets,
     pollExpiry,
     slash,
+    emojis,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -133,7 +136,7 @@ export function createApp(options: AppOptions): App {
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
   })
   const capabilities = router.commandNames().sort()
-  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics }
+  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, emojis }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.

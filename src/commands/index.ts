@@ -1,6 +1,7 @@
 import type { AnyCommand } from '../protocol/command.ts'
 import { authCommands } from './auth.ts'
 import { channelCommands } from './channels.ts'
+import { emojiCommands } from './emojis.ts'
 import { memberCommands } from './members.ts'
 import { messageCommands } from './messages.ts'
 import { modlogCommands } from './modlog.ts'
@@ -44,4 +45,5 @@ export const allCommands: AnyCommand[] = [
   ...rateLimitCommands,
   ...slashCommands,
   ...unreadCommands,
+  ...emojiCommands,
 ]

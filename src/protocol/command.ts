@@ -13,6 +13,7 @@ import type { PollExpiry } from '../polls/expiry.ts'
 import type { SlashRegistry } from '../slash/registry.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
 import type { Audit } from '../audit/modlog.ts'
+import type { EmojiCatalog } from '../emojis/catalog.ts'
 import type { LiveConfig } from '../config/live.ts'
 import type { Packet } from './errors.ts'
 
@@ -54,6 +55,8 @@ export interface Services {
   pollExpiry: PollExpiry
   /** The slash commands: built-ins and those registered by connections and plugins. */
   slash: SlashRegistry
+  /** Custom emoji records and their image files. */
+  emojis: EmojiCatalog
 }
 
 /** Context of an authenticated command: the caller's current stored record. */
@@ -124,8 +127,11 @@ export interface CommandSpec<S extends TSchema = TSchema> {
    * real work (reactions, pins, status, search, management), which upstream left unlimited.
    */
   throttle?: boolean
-  /** The error `val` when the schema check fails; default names the first bad field. */
-  invalid?: string
+  /**
+   * The error `val` when the schema check fails; default names the first bad field. A function
+   * gets that default text (`Invalid emoji_add command scheme: <detail>`).
+   */
+  invalid?: string | ((detail: string) => string)
   /** Input rules beyond types (required-ness, lengths), in the order the spec checks them. */
   validate?(ctx: Context, packet: Static<S>): void | Promise<void>
   run(ctx: UserContext, packet: Static<S>): Effects | Promise<Effects>

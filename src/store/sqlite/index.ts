@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises'
 import type { Store } from '../types.ts'
 import { SqliteChannels } from './channels.ts'
 import type { CommitObserver } from './group-commit.ts'
+import { SqliteEmojis } from './emojis.ts'
 import { SqliteMessages } from './messages.ts'
 import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
@@ -48,6 +49,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     unreads: new SqliteUnreads(db),
     pings: new SqlitePings(db),
     modlog: new SqliteModlog(db),
+    emojis: new SqliteEmojis(db),
     async backup(target: string) {
       // Acknowledged messages still waiting for their group commit belong in the copy.
       messages.flush()
