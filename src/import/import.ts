@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { importEmojis, parseEmojiIndex, type EmojiImportTarget } from './emojis.ts'
 import type { ChannelRecord, MessageRecord, PollRecord, RoleRecord, Store, Target, UserRecord } from '../store/types.ts'
 import {
   InvalidFile,
@@ -33,6 +34,8 @@ import {
  *   mergeOrder), so a fresh database ends up in upstream's order;
  * - a message is skipped when its ID exists; new ones keep ID, timestamp, reply, reactions,
  *   pin and edit flag, and are appended to their channel's history.
+ * - an emoji is skipped when its ID exists; new ones keep ID, name and file extension, each
+ *   checked as an upload is (src/import/emojis.ts).
  * Message authors, reply authors and reactors that are seed usernames (or any known username
  * that is not a user ID) become that user's ID; anything else (`originChats`…) is kept as is.
  */
@@ -54,6 +57,8 @@ export interface ImportReport {
   votes: ImportCounts
   /** Read positions (a user's last read message in a channel or thread). */
   unreads: ImportCounts
+  /** Custom emojis with their images (serverEmojis.json, serverEmojis/). */
+  emojis: ImportCounts
   /** Malformed files, skipped as a whole. */
   invalid: Array<{ path: string; reason: string }>
   /** Things left out that are not errors (messages of unknown channels, unsupported files). */
@@ -63,6 +68,8 @@ export interface ImportReport {
 export interface ImportOptions {
   /** Roles of an imported user whose record has none (`DB.users.default.roles`). */
   defaultRoles?: string[]
+  /** Where emojis go; without it serverEmojis.json is left out (and named in the notes). */
+  emojis?: EmojiImportTarget
 }
 
 export class ImportError extends Error {}
@@ -71,7 +78,6 @@ export class ImportError extends Error {}
 const UNSUPPORTED = [
   'webhooks.json',
   'attachments.json',
-  'serverEmojis.json',
   'modlog.json',
   'push_subscriptions.json',
 ]
@@ -95,6 +101,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     polls: { imported: 0, skipped: 0 },
     votes: { imported: 0, skipped: 0 },
     unreads: { imported: 0, skipped: 0 },
+    emojis: { imported: 0, skipped: 0 },
     invalid: [],
     notes: [],
   }
@@ -180,6 +187,14 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     await store.unreads.set(user, target, messageId)
     report.unreads.imported++
   }
+
+  const emojiIndex = await read(join(folder, 'serverEmojis.json'), parseEmojiIndex)
+  if (emojiIndex && options.emojis) {
+    const { imported, skipped, invalid, notes } = await importEmojis(folder, emojiIndex, options.emojis)
+    report.emojis = { imported, skipped }
+    report.invalid.push(...invalid)
+    report.notes.push(...notes)
+  } else if (emojiIndex) report.notes.push('serverEmojis.json: not imported (no emoji folder given)')
 
   const unsupported = UNSUPPORTED.filter((name) => existsSync(join(folder, name)))
   if (unsupported.length > 0) report.notes.push(`not imported (not supported yet): ${unsupported.join(', ')}`)
