@@ -6,7 +6,7 @@
  * scripts) out of the public emoji folder.
  */
 
-export const EMOJI_FORMATS = ['png', 'gif', 'jpeg', 'webp'] as const
+const EMOJI_FORMATS = ['png', 'gif', 'jpeg', 'webp'] as const
 export type EmojiFormat = (typeof EMOJI_FORMATS)[number]
 
 export const CONTENT_TYPES: Record<EmojiFormat, string> = {
@@ -17,7 +17,7 @@ export const CONTENT_TYPES: Record<EmojiFormat, string> = {
 }
 
 /** `uploads.emoji_allowed_file_types` when the config leaves it empty (config.md). */
-export const DEFAULT_EMOJI_TYPES = ['gif', 'jpg', 'jpeg', 'png']
+const DEFAULT_EMOJI_TYPES = ['gif', 'jpg', 'jpeg', 'png']
 
 /** The subtypes a data URI may declare for each format. */
 const DECLARED: Record<string, EmojiFormat> = { png: 'png', gif: 'gif', jpeg: 'jpeg', jpg: 'jpeg', pjpeg: 'jpeg', webp: 'webp' }
