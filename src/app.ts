@@ -18,6 +18,7 @@ import { allCommands } from './commands/index.ts'
 import { LiveConfig } from './config/live.ts'
 import type { Config } from './config/schema.ts'
 import { watchConfig } from './config/watch.ts'
+import { EMOJI_DIR, EmojiCatalog } from './emojis/catalog.ts'
 import { createLogger, type Logger } from './log.ts'
 import { ServerMetrics } from './metrics/server-metrics.ts'
 import { capabilityNames } from './net/capabilities.ts'
@@ -108,6 +109,7 @@ export function createApp(options: AppOptions): App {
   // The data folder is the database's; the fallback asset base is the address actually bound.
   const listening = (): string => `${tls ? 'https' : 'http'}://${config().websocket.host}:${listener.server.port}`
   const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
+  const emojis = new EmojiCatalog(store.emojis, join(dirname(options.databasePath), EMOJI_DIR))
   const pollExpiry = new PollExpiry({ store, publish: (topic, packet) => bus.publish(topic, packet), log })
   const rotur = new HttpRoturClient(() => config().rotur)
   const attachments = new AttachmentService({ store, files: new AttachmentFiles(join(dirname(options.databasePath), ATTACHMENTS_DIR)), config, log })
@@ -123,6 +125,7 @@ export function createApp(options: AppOptions): App {
     voice,
     attachments,
     attachmentCleanup,
+    emojis,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -160,7 +163,7 @@ export function createApp(options: AppOptions): App {
     uploadRate: new UploadRate(() => config().attachments.uploads_per_minute),
     subscriptions: new SubscriptionCache(rotur, () => config().attachments.subscription_cache_ttl, log),
   }
-  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp }
+  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp, emojis }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.

@@ -2,6 +2,7 @@ import type { AnyCommand } from '../protocol/command.ts'
 import { attachmentCommands } from './attachments.ts'
 import { authCommands } from './auth.ts'
 import { channelCommands } from './channels.ts'
+import { emojiCommands } from './emojis.ts'
 import { memberCommands } from './members.ts'
 import { messageCommands } from './messages.ts'
 import { modlogCommands } from './modlog.ts'
@@ -48,4 +49,5 @@ export const allCommands: AnyCommand[] = [
   ...unreadCommands,
   ...voiceCommands,
   ...attachmentCommands,
+  ...emojiCommands,
 ]

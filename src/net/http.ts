@@ -1,5 +1,7 @@
 import { handleAttachments, type AttachmentHttpDeps } from '../attachments/http.ts'
 import type { Config } from '../config/schema.ts'
+import type { EmojiCatalog } from '../emojis/catalog.ts'
+import { serveEmoji } from '../emojis/http.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts'
 import type { ServerMetrics } from '../metrics/server-metrics.ts'
 import type { Store } from '../store/types.ts'
@@ -15,6 +17,7 @@ export interface HttpDeps {
   assets: ServerAssets
   metrics: ServerMetrics
   attachments: AttachmentHttpDeps
+  emojis: EmojiCatalog
 }
 
 /** On every HTTP response, errors included (http.md). */
@@ -32,6 +35,7 @@ export const textResponse = (body: string, status: number) =>
   new Response(body, { status, headers: { ...CORS, 'Content-Type': 'text/plain; charset=utf-8' } })
 
 const ASSETS_PREFIX = '/server-assets/'
+const EMOJIS_PREFIX = '/emojis/'
 
 /** The plain HTTP routes served next to the WebSocket (http.md), plus health, metrics and a landing page. */
 export async function handleHttp(request: Request, deps: HttpDeps): Promise<Response> {
@@ -46,6 +50,7 @@ export async function handleHttp(request: Request, deps: HttpDeps): Promise<Resp
   if (pathname.startsWith('/attachments/')) return handleAttachments(request, pathname, deps.attachments)
   if (request.method !== 'GET' && request.method !== 'HEAD') return jsonResponse({ error: 'Method not allowed' }, 405)
   if (pathname.startsWith(ASSETS_PREFIX)) return serverAsset(assets.file(config, pathname.slice(ASSETS_PREFIX.length)))
+  if (pathname.startsWith(EMOJIS_PREFIX)) return serveEmoji(deps.emojis, config, pathname.slice(EMOJIS_PREFIX.length))
   if (pathname === '/health') return health(store, hub, metrics)
   if (pathname === '/metrics' && config.metrics.enabled) {
     return new Response(metrics.render(), { headers: { ...CORS, 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' } })

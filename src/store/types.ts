@@ -387,6 +387,40 @@ export interface PingRepo {
   list(query: PingQuery): Promise<{ messages: MessageRecord[]; total: number }>
 }
 
+/** A custom emoji (data.md §8); its image is `<emoji folder>/<fileName>`, `fileName` = `<id>.<ext>`. */
+export interface EmojiRecord {
+  /** Decimal string; never reused, also after the emoji with the highest ID is deleted. */
+  id: string
+  name: string
+  fileName: string
+}
+
+/**
+ * Custom emojis. Names are unique case-insensitively. Writes that come with an image take a
+ * `place` callback that moves the image into place inside the write's transaction: when it
+ * throws, nothing is stored, so a record never names a file that was not put there.
+ */
+export interface EmojiRepo {
+  /** In ID order. */
+  list(): Promise<EmojiRecord[]>
+  get(id: string): Promise<EmojiRecord | undefined>
+  /** Case-insensitive. */
+  getByName(name: string): Promise<EmojiRecord | undefined>
+  getByFileName(fileName: string): Promise<EmojiRecord | undefined>
+  /** A new emoji with the next ID and file `<id>.<extension>`; refused when the name is taken or `maxCount` emojis exist. */
+  insert(name: string, extension: string, maxCount: number, place: (record: EmojiRecord) => void): Promise<EmojiRecord | 'taken' | 'full'>
+  /** A new name and/or a new image (file `<id>.<extension>`); the record before and after. */
+  update(
+    id: string,
+    changes: { name?: string; extension?: string },
+    place: (record: EmojiRecord) => void,
+  ): Promise<{ before: EmojiRecord; after: EmojiRecord } | 'missing' | 'taken'>
+  /** The record removed, if there was one. */
+  delete(id: string): Promise<EmojiRecord | undefined>
+  /** For imports: stores `record` with its own ID unless that ID or its name is taken (false then). */
+  importOne(record: EmojiRecord, place: (record: EmojiRecord) => void): Promise<boolean>
+}
+
 export interface Store {
   users: UserRepo
   roles: RoleRepo
@@ -398,6 +432,7 @@ export interface Store {
   pings: PingRepo
   modlog: ModlogRepo
   attachments: AttachmentRepo
+  emojis: EmojiRepo
   /** Writes a consistent copy of the whole database to `path` while others keep using it. */
   backup(path: string): Promise<void>
   /** Resolves once the database answers a trivial query; rejects when it cannot (health checks). */

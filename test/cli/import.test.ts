@@ -145,6 +145,7 @@ test.concurrent('latest layout: users, roles, channels and messages come through
     votes: counts(0, 0),
     unreads: counts(0, 0),
     attachments: counts(0, 0),
+    emojis: counts(0, 0),
     invalid: [{ path: join(latest, 'db', 'channels', 'off-topic.json'), reason: expect.stringContaining('line 2: not valid JSON') }],
     notes: [],
   })
@@ -234,6 +235,7 @@ test.concurrent('seed layout: usernames become user IDs, and seed users already 
     votes: counts(0, 0),
     unreads: counts(0, 0),
     attachments: counts(0, 0),
+    emojis: counts(0, 0),
     invalid: [],
     notes: [`${join(seed, 'db', 'channels', 'ghost.json')}: no channel named 'ghost'; its messages were not imported`],
   })
@@ -389,6 +391,7 @@ test.concurrent('the CLI prints counts per kind, names the malformed file and ex
       'votes     0 imported, 0 skipped (already there)',
       'unreads   0 imported, 0 skipped (already there)',
       'attachments 0 imported, 0 skipped (already there)',
+      'emojis    0 imported, 0 skipped (already there)',
       '',
     ].join('\n'),
     stderr: expect.stringMatching(new RegExp(`^skipped malformed file ${join(latest, 'db', 'channels', 'off-topic.json')}: line 2: not valid JSON`)),
