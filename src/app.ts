@@ -31,6 +31,7 @@ import { Router } from './protocol/router.ts'
 import { acquireDataLock } from './store/lock.ts'
 import { createSqliteStore } from './store/sqlite/index.ts'
 import type { Store } from './store/types.ts'
+import { WebhookEndpoint } from './webhooks/http.ts'
 
 export interface AppOptions {
   config: Config
@@ -133,7 +134,9 @@ export function createApp(options: AppOptions): App {
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
   })
   const capabilities = router.commandNames().sort()
-  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics }
+  // Webhook posts count per webhook, with the message limiter's settings.
+  const webhooks = new WebhookEndpoint({ config, store, bus, log, limiter: new MemoryRateLimiter(() => config().rate_limiting) })
+  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, webhooks }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.

@@ -20,6 +20,7 @@ import { statusCommands } from './status.ts'
 import { threadCommands } from './threads.ts'
 import { unreadCommands } from './unreads.ts'
 import { userCommands } from './users.ts'
+import { webhookCommands } from './webhooks.ts'
 
 /** The one command table. The router refuses duplicates at boot. */
 export const allCommands: AnyCommand[] = [
@@ -44,4 +45,5 @@ export const allCommands: AnyCommand[] = [
   ...rateLimitCommands,
   ...slashCommands,
   ...unreadCommands,
+  ...webhookCommands,
 ]

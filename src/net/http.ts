@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts'
 import type { ServerMetrics } from '../metrics/server-metrics.ts'
 import type { Store } from '../store/types.ts'
+import type { WebhookEndpoint } from '../webhooks/http.ts'
 import type { Hub } from './hub.ts'
 import { LANDING_PAGE_CSP, landingPage, websocketAddress } from './landing-page.ts'
 import type { ServerAssets } from './server-assets.ts'
@@ -13,6 +14,7 @@ export interface HttpDeps {
   hub: Hub
   assets: ServerAssets
   metrics: ServerMetrics
+  webhooks: WebhookEndpoint
 }
 
 /** On every HTTP response, errors included (http.md). */
@@ -41,6 +43,7 @@ export async function handleHttp(request: Request, deps: HttpDeps): Promise<Resp
   if ((request.method === 'GET' || request.method === 'HEAD') && pathname === '/info') {
     return jsonResponse(await serverCard(config, store, hub, assets), 200, 2)
   }
+  if (request.method === 'POST' && (pathname === '/webhooks' || pathname.startsWith('/webhooks/'))) return deps.webhooks.handle(request)
   if (request.method !== 'GET' && request.method !== 'HEAD') return jsonResponse({ error: 'Method not allowed' }, 405)
   if (pathname.startsWith(ASSETS_PREFIX)) return serverAsset(assets.file(config, pathname.slice(ASSETS_PREFIX.length)))
   if (pathname === '/health') return health(store, hub, metrics)

@@ -13,6 +13,7 @@ import { SqliteUnreads } from './unreads.ts'
 import { upgrade, type UpgradeLog } from './upgrade.ts'
 import { SqliteUsers } from './users.ts'
 import { vacuumInto } from './vacuum-into.ts'
+import { SqliteWebhooks } from './webhooks.ts'
 
 export const DATABASE_FILE = 'originchats.db'
 
@@ -48,6 +49,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     unreads: new SqliteUnreads(db),
     pings: new SqlitePings(db),
     modlog: new SqliteModlog(db),
+    webhooks: new SqliteWebhooks(db),
     async backup(target: string) {
       // Acknowledged messages still waiting for their group commit belong in the copy.
       messages.flush()
