@@ -11,10 +11,12 @@ export const GITHUB_AUTHOR = {
   avatar: 'https://github.githubassets.com/images/modules/logos_page/GitHub-Mark.png',
 } as const
 
+/** Upstream's 0x24292e (2369838); http.md's decimal 2368814 is a typo of it. */
 const GITHUB_DARK = 0x24292e
 /** data.md §3.5's limit on `description`. */
 const MAX_DESCRIPTION = 4096
 const SHORT_SHA = 7
+const BRANCH_PREFIX = 'refs/heads/'
 
 type Json = Record<string, unknown>
 
@@ -35,7 +37,8 @@ const isoSeconds = (now: Date) => now.toISOString().replace(/\.\d+Z$/, 'Z')
 export function pushEmbed(body: Json, now = new Date()): Json | { error: string } {
   const repository = isObject(body.repository) ? body.repository : {}
   const sender = isObject(body.sender) ? body.sender : {}
-  const branch = text(body.ref).replaceAll('refs/heads/', '')
+  const ref = text(body.ref)
+  const branch = ref.startsWith(BRANCH_PREFIX) ? ref.slice(BRANCH_PREFIX.length) : ref
   const commits = Array.isArray(body.commits) ? body.commits.filter(isObject) : []
   const title = body.deleted
     ? `${branch} deleted`
