@@ -13,6 +13,7 @@ import {
   parseUnreads,
   parseUsers,
   parseVotes,
+  parseWebhooks,
   type UpstreamChannel,
   type UpstreamMessage,
   type UpstreamPoll,
@@ -20,6 +21,7 @@ import {
   type UpstreamThread,
   type UpstreamUser,
 } from './upstream.ts'
+import { importWebhooks } from './webhooks.ts'
 
 /**
  * Imports an upstream OriginChats server's data (seed or latest layout) into the store.
@@ -54,6 +56,7 @@ export interface ImportReport {
   votes: ImportCounts
   /** Read positions (a user's last read message in a channel or thread). */
   unreads: ImportCounts
+  webhooks: ImportCounts
   /** Malformed files, skipped as a whole. */
   invalid: Array<{ path: string; reason: string }>
   /** Things left out that are not errors (messages of unknown channels, unsupported files). */
@@ -69,7 +72,6 @@ export class ImportError extends Error {}
 
 /** Upstream files this importer does not read yet; named in the report when present. */
 const UNSUPPORTED = [
-  'webhooks.json',
   'attachments.json',
   'serverEmojis.json',
   'modlog.json',
@@ -95,6 +97,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     polls: { imported: 0, skipped: 0 },
     votes: { imported: 0, skipped: 0 },
     unreads: { imported: 0, skipped: 0 },
+    webhooks: { imported: 0, skipped: 0 },
     invalid: [],
     notes: [],
   }
@@ -180,6 +183,9 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     await store.unreads.set(user, target, messageId)
     report.unreads.imported++
   }
+
+  const webhooks = await read(join(folder, 'webhooks.json'), parseWebhooks)
+  if (webhooks) report.webhooks = await importWebhooks(store, webhooks, resolveUser, report.notes)
 
   const unsupported = UNSUPPORTED.filter((name) => existsSync(join(folder, name)))
   if (unsupported.length > 0) report.notes.push(`not imported (not supported yet): ${unsupported.join(', ')}`)

@@ -144,6 +144,7 @@ test.concurrent('latest layout: users, roles, channels and messages come through
     polls: counts(0, 0),
     votes: counts(0, 0),
     unreads: counts(0, 0),
+    webhooks: counts(0, 0),
     invalid: [{ path: join(latest, 'db', 'channels', 'off-topic.json'), reason: expect.stringContaining('line 2: not valid JSON') }],
     notes: [],
   })
@@ -232,6 +233,7 @@ test.concurrent('seed layout: usernames become user IDs, and seed users already 
     polls: counts(0, 0),
     votes: counts(0, 0),
     unreads: counts(0, 0),
+    webhooks: counts(0, 0),
     invalid: [],
     notes: [`${join(seed, 'db', 'channels', 'ghost.json')}: no channel named 'ghost'; its messages were not imported`],
   })
@@ -386,6 +388,7 @@ test.concurrent('the CLI prints counts per kind, names the malformed file and ex
       'polls     0 imported, 0 skipped (already there)',
       'votes     0 imported, 0 skipped (already there)',
       'unreads   0 imported, 0 skipped (already there)',
+      'webhooks  0 imported, 0 skipped (already there)',
       '',
     ].join('\n'),
     stderr: expect.stringMatching(new RegExp(`^skipped malformed file ${join(latest, 'db', 'channels', 'off-topic.json')}: line 2: not valid JSON`)),
