@@ -34,7 +34,8 @@ export const textResponse = (body: string, status: number) =>
 const ASSETS_PREFIX = '/server-assets/'
 
 /** The plain HTTP routes served next to the WebSocket (http.md), plus health, metrics and a landing page. */
-export async function handleHttp(request: Request, deps: HttpDeps): Promise<Response> {
+/** `address` is the client's (behind a trusted proxy, the forwarded one). */
+export async function handleHttp(request: Request, deps: HttpDeps, address: string): Promise<Response> {
   const { store, hub, assets, metrics } = deps
   const config = deps.config()
   const url = new URL(request.url)
@@ -43,7 +44,7 @@ export async function handleHttp(request: Request, deps: HttpDeps): Promise<Resp
   if ((request.method === 'GET' || request.method === 'HEAD') && pathname === '/info') {
     return jsonResponse(await serverCard(config, store, hub, assets), 200, 2)
   }
-  if (request.method === 'POST' && (pathname === '/webhooks' || pathname.startsWith('/webhooks/'))) return deps.webhooks.handle(request)
+  if (request.method === 'POST' && (pathname === '/webhooks' || pathname.startsWith('/webhooks/'))) return deps.webhooks.handle(request, address)
   if (request.method !== 'GET' && request.method !== 'HEAD') return jsonResponse({ error: 'Method not allowed' }, 405)
   if (pathname.startsWith(ASSETS_PREFIX)) return serverAsset(assets.file(config, pathname.slice(ASSETS_PREFIX.length)))
   if (pathname === '/health') return health(store, hub, metrics)

@@ -1,3 +1,4 @@
+import { AddressLimiter } from '../auth/address-limit.ts'
 import type { RateLimiter } from '../auth/rate-limit.ts'
 import type { Bus } from '../bus/types.ts'
 import { findMentions, pingTargets, wirePings } from '../commands/mentions.ts'
@@ -39,18 +40,30 @@ const codePoints = (text: string) => [...text].length
  * channel's viewers. Answers 204 with no body.
  */
 export class WebhookEndpoint {
-  constructor(private readonly deps: WebhookEndpointDeps) {}
+  /** Wrong tokens per client address, with the sign-in limit (`security.auth_failures_per_address_per_minute`). */
+  private readonly guesses: AddressLimiter
 
-  async handle(request: Request): Promise<Response> {
+  constructor(private readonly deps: WebhookEndpointDeps) {
+    this.guesses = new AddressLimiter(() => deps.config().security.auth_failures_per_address_per_minute, 60_000)
+  }
+
+  /** `address` is the client's, as the WebSocket limits see it. */
+  async handle(request: Request, address: string): Promise<Response> {
     const token = new URL(request.url).searchParams.get('token')
     if (!token) return error('Webhook token required', 401)
     if (!(request.headers.get('content-type') ?? '').toLowerCase().startsWith('application/json')) {
       return error('Content-Type must be application/json', 415)
     }
+    // Before anything is read or looked up: an address that guessed too often learns nothing more.
+    const wait = this.guesses.retryAfter(address)
+    if (wait > 0) return tooMany('Too many invalid webhook tokens', wait)
     const read = await readBoundedBody(request, MAX_WEBHOOK_BODY)
     if ('error' in read) return read.error === 'too_large' ? error('Request body too large (max 10MB)', 413) : error('Failed to read request body', 400)
     const webhook = await this.find(token)
-    if (!webhook) return error('Invalid webhook token', 401)
+    if (!webhook) {
+      this.guesses.record(address)
+      return error('Invalid webhook token', 401)
+    }
     let body: unknown
     try {
       body = JSON.parse(new TextDecoder().decode(read.bytes))
@@ -77,11 +90,7 @@ export class WebhookEndpoint {
     if (!this.deps.config().rate_limiting.enabled) return undefined
     const decision = this.deps.limiter.check(webhook.id)
     if (decision.allowed) return undefined
-    const seconds = Math.ceil(decision.wait)
-    return new Response(JSON.stringify({ error: 'Rate limited', retry_after: seconds }), {
-      status: 429,
-      headers: { ...CORS, 'Content-Type': 'application/json', 'Retry-After': String(seconds) },
-    })
+    return tooMany('Rate limited', Math.ceil(decision.wait))
   }
 
   /** http.md normal mode, with message_new's embed rules and `limits.post_content` (upstream checked neither). */
@@ -123,6 +132,12 @@ export class WebhookEndpoint {
     return new Response(null, { status: 204, headers: CORS })
   }
 }
+
+const tooMany = (message: string, seconds: number) =>
+  new Response(JSON.stringify({ error: message, retry_after: seconds }), {
+    status: 429,
+    headers: { ...CORS, 'Content-Type': 'application/json', 'Retry-After': String(seconds) },
+  })
 
 function githubDraft(event: string, body: Json): Draft | { error: string } {
   if (event !== 'push') return { error: `Unhandled event type: ${event}` }

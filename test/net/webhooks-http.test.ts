@@ -305,3 +305,20 @@ test.concurrent('the database holds the token digest only, never the token', asy
   }
   await server.restart()
 })
+
+test.concurrent('an address that keeps sending wrong tokens is refused for a while, before any lookup', async () => {
+  await using server = await startServer({ security: { auth_failures_per_address_per_minute: 3 } })
+  const owner = await server.login('owner')
+  const webhook = await create(owner)
+
+  for (let i = 0; i < 3; i++) await expectError(await postHook(server, `guess-${i}`, { content: 'x' }), 401, 'Invalid webhook token')
+  for (const token of ['guess-4', webhook.token]) {
+    const refused = await postHook(server, token, { content: 'x' })
+    expect(refused.status).toBe(429)
+    const body = (await refused.json()) as Fields
+    expect(body).toEqual({ error: 'Too many invalid webhook tokens', retry_after: expect.any(Number) })
+    expect(body.retry_after).toBeGreaterThan(0)
+    expect(body.retry_after).toBeLessThanOrEqual(60)
+  }
+  await owner.expectNone('message_new')
+})
