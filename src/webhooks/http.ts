@@ -96,7 +96,7 @@ export class WebhookEndpoint {
   /** http.md normal mode, with message_new's embed rules and `limits.post_content` (upstream checked neither). */
   private normalDraft(webhook: WebhookRecord, body: Json): Draft | { error: string } {
     const embeds = body.embeds === undefined || body.embeds === null ? undefined : body.embeds
-    let content = body.content ?? body.text
+    let content = body.content || body.text
     if (!content && embeds === undefined) content = body.message
     if (content !== undefined && content !== null && typeof content !== 'string') return { error: 'Content must be a string' }
     const text = (content ?? '').trim()

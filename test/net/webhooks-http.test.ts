@@ -83,6 +83,8 @@ test.concurrent('username and avatar_url override the webhook name and avatar; t
   expect((await owner.next('message_new')).message.webhook).toEqual({ id: webhook.id, name: 'Deploy bot', avatar: 'https://img.example/bot.png' })
   await expectPosted(await postHook(server, webhook.token, { text: 'two' }))
   expect((await owner.next('message_new')).message).toMatchObject({ content: 'two', webhook: { id: webhook.id, name: 'CI', avatar: 'https://img.example/ci.png' } })
+  await expectPosted(await postHook(server, webhook.token, { content: '', text: 'two and a half' }))
+  expect((await owner.next('message_new')).message.content).toBe('two and a half')
   await expectPosted(await postHook(server, webhook.token, { message: 'three' }))
   expect((await owner.next('message_new')).message.content).toBe('three')
   // A mention pings as in a normal message.
