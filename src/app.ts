@@ -2,6 +2,11 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { CLI_ACTOR, runAdmin } from './admin/operations.ts'
 import { startAdminSocket } from './admin/socket.ts'
+import { AttachmentCleanup } from './attachments/cleanup.ts'
+import { ATTACHMENTS_DIR, AttachmentFiles } from './attachments/files.ts'
+import { AttachmentService } from './attachments/service.ts'
+import { SubscriptionCache } from './attachments/subscriptions.ts'
+import { UploadRate } from './attachments/upload-rate.ts'
 import { prune } from './audit/modlog.ts'
 import { AddressLimiter } from './auth/address-limit.ts'
 import { LoginThrottle } from './auth/login-throttle.ts'
@@ -15,6 +20,7 @@ import type { Config } from './config/schema.ts'
 import { watchConfig } from './config/watch.ts'
 import { createLogger, type Logger } from './log.ts'
 import { ServerMetrics } from './metrics/server-metrics.ts'
+import { capabilityNames } from './net/capabilities.ts'
 import { CloseCode, Hub } from './net/hub.ts'
 import { Presence } from './net/presence.ts'
 import { startServer } from './net/server.ts'
@@ -28,6 +34,7 @@ import { BUILTIN_SLASH_COMMANDS } from './slash/builtins.ts'
 import { SlashRegistry, changePackets } from './slash/registry.ts'
 import type { Context, Services } from './protocol/command.ts'
 import { Router } from './protocol/router.ts'
+import { VoiceRooms } from './voice/rooms.ts'
 import { acquireDataLock } from './store/lock.ts'
 import { createSqliteStore } from './store/sqlite/index.ts'
 import type { Store } from './store/types.ts'
@@ -79,6 +86,10 @@ export function createApp(options: AppOptions): App {
   const bus = new LocalBus((frames) => metrics.delivered(frames))
   const hub = new Hub(bus, store)
   const presence = new Presence(hub, bus, log)
+  // Calls end when the joining connection closes (first of the README §2.7 announcements) or loses the channel.
+  const voice = new VoiceRooms(bus)
+  presence.onLeave((session) => voice.closed(session))
+  hub.onAccess((session, visible) => voice.accessChanged(session, visible))
   // Slash commands registered by a connection go when it closes (protocol README §2.7).
   const slash = new SlashRegistry(BUILTIN_SLASH_COMMANDS)
   presence.onLeave((session) => {
@@ -99,14 +110,20 @@ export function createApp(options: AppOptions): App {
   const listening = (): string => `${tls ? 'https' : 'http'}://${config().websocket.host}:${listener.server.port}`
   const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
   const pollExpiry = new PollExpiry({ store, publish: (topic, packet) => bus.publish(topic, packet), log })
+  const rotur = new HttpRoturClient(() => config().rotur)
+  const attachments = new AttachmentService({ store, files: new AttachmentFiles(join(dirname(options.databasePath), ATTACHMENTS_DIR)), config, log })
+  const attachmentCleanup = new AttachmentCleanup(attachments, log)
   const services: Services = {
-    rotur: new HttpRoturClient(() => config().rotur),
+    rotur,
     loginThrottle: new LoginThrottle(() => config().security),
     registrations: new AddressLimiter(() => config().security.registrations_per_hour, 3_600_000),
     settings,
     assets,
     pollExpiry,
     slash,
+    voice,
+    attachments,
+    attachmentCleanup,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -130,13 +147,23 @@ export function createApp(options: AppOptions): App {
     context,
     config,
     plugins,
+    voice,
     completeLogin: (ctx, login) => presence.login(ctx, login),
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
   })
-  const capabilities = router.commandNames().sort()
+  const capabilities = capabilityNames(router.commandNames(), config())
+  const attachmentHttp = {
+    config,
+    store,
+    hub,
+    rotur,
+    service: attachments,
+    uploadRate: new UploadRate(() => config().attachments.uploads_per_minute),
+    subscriptions: new SubscriptionCache(rotur, () => config().attachments.subscription_cache_ttl, log),
+  }
   // Webhook posts count per webhook, with the message limiter's settings.
   const webhooks = new WebhookEndpoint({ config, store, bus, log, limiter: new MemoryRateLimiter(() => config().rate_limiting) })
-  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, webhooks }
+  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp, webhooks }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.
@@ -172,6 +199,9 @@ export function createApp(options: AppOptions): App {
   // Polls end at their end time, those that passed while the server was down at once.
   pollExpiry.start()
   background.push(pollExpiry)
+  // Expired and unused attachments go at startup and hourly, found from stored timestamps.
+  attachmentCleanup.start()
+  background.push(attachmentCleanup)
   background.push(new BackupSchedule(store, settings, dirname(options.databasePath), log))
   background.push(plugins)
   void plugins.start()

@@ -4,6 +4,7 @@ import type { LiveConfig } from '../config/live.ts'
 import type { Logger } from '../log.ts'
 import { vacuumInto } from '../store/sqlite/vacuum-into.ts'
 import type { Store } from '../store/types.ts'
+import { copyDataFiles, filesFolderOf } from './files.ts'
 
 /**
  * Writes a consistent copy of the database file `database` to `path` from outside the server
@@ -34,7 +35,8 @@ export function backupName(at: Date): string {
 
 /**
  * Periodic backups while serving (`backup.interval_minutes` > 0): each run writes a timestamped
- * file into `backup.dir` (relative to the data folder) and keeps the newest `backup.keep`.
+ * file, and a `.files` folder with the files it refers to, into `backup.dir` (relative to the data
+ * folder) and keeps the newest `backup.keep`.
  * Follows live config changes. Runs never overlap; `stop()` waits for one in progress.
  */
 export class BackupSchedule {
@@ -86,6 +88,7 @@ export class BackupSchedule {
       // Make room first, so the folder never holds more than `keep` complete backups.
       await prune(folder, keep - 1, partial)
       await rename(partial, target)
+      await copyDataFiles(this.dataDir, target)
       this.log.info(`backup written to ${target}`)
     } catch (error) {
       // A failed copy leaves no partial file behind (a later run's prune would be the only cleanup).
@@ -102,7 +105,8 @@ export class BackupSchedule {
 async function prune(folder: string, keep: number, current: string) {
   const names = (await readdir(folder)).filter((name) => name.startsWith(PREFIX))
   const backups = names.filter((name) => name.endsWith(SUFFIX)).sort()
-  const leftovers = names.filter((name) => name.endsWith(`${SUFFIX}.partial`) && join(folder, name) !== current)
+  const leftovers = names.filter((name) => (name.endsWith(`${SUFFIX}.partial`) || name.endsWith('.files.partial')) && join(folder, name) !== current)
   const excess = [...backups.slice(0, Math.max(0, backups.length - keep)), ...leftovers]
-  await Promise.all(excess.map((name) => rm(join(folder, name), { force: true })))
+  const withFiles = excess.flatMap((name) => [name, filesFolderOf(name)])
+  await Promise.all(withFiles.map((name) => rm(join(folder, name), { recursive: true, force: true })))
 }

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path'
+import { ATTACHMENTS_DIR } from '../attachments/files.ts'
 import type { Config } from '../config/schema.ts'
 import { ImportError, importUpstream, locateUpstream, type ImportReport } from '../import/import.ts'
 import { DataLockedError, acquireDataLock } from '../store/lock.ts'
@@ -20,7 +21,7 @@ export async function importFolder(upstream: string, dataDir: string, config: Co
   try {
     const store = createSqliteStore(join(dataDir, DATABASE_FILE), config.storage.synchronous, { log: { info: (line) => console.log(line) } })
     try {
-      return await importUpstream(store, upstream, { defaultRoles: config.DB.users.default.roles })
+      return await importUpstream(store, upstream, { defaultRoles: config.DB.users.default.roles, attachmentsDir: join(dataDir, ATTACHMENTS_DIR) })
     } finally {
       store.close()
     }
@@ -47,7 +48,7 @@ export async function importCommand(options: ImportOptions, args: string[]): Pro
     return 1
   }
   console.log(`imported ${report.folder} into ${join(dataDir, DATABASE_FILE)}`)
-  for (const kind of ['users', 'roles', 'channels', 'messages', 'threads', 'polls', 'votes', 'unreads', 'webhooks'] as const) {
+  for (const kind of ['users', 'roles', 'channels', 'messages', 'threads', 'polls', 'votes', 'unreads', 'attachments', 'webhooks'] as const) {
     console.log(`${kind.padEnd(9)} ${report[kind].imported} imported, ${report[kind].skipped} skipped (already there)`)
   }
   for (const note of report.notes) console.log(`note: ${note}`)

@@ -16,7 +16,7 @@ import { visibleChannels } from '../views/channels.ts'
 export const channelsGet = defineCommand({
   cmd: 'channels_get',
   schema: T.Object({}),
-  run: async (ctx) => ({ reply: { cmd: 'channels_get', val: await visibleChannels(ctx.store, ctx.user.roles) } }),
+  run: async (ctx) => ({ reply: { cmd: 'channels_get', val: await visibleChannels(ctx.store, ctx.user.roles, ctx.services.voice) } }),
 })
 
 /** `forum` is creatable too (compat-notes §3.10); the error strings still name the old three. */
@@ -192,6 +192,7 @@ export const channelDelete = defineCommand({
     const channel = await findForDelete(ctx, requested)
     // Deleting takes the channel's messages and read positions with it.
     if (!channel || !(await ctx.store.channels.delete(channel.name))) fail(E.channelNotFound)
+    ctx.services.attachmentCleanup.soon()
     const name = channel.name
     return {
       reply: { cmd: 'channel_delete', name, deleted: true },

@@ -1,4 +1,5 @@
 import type { AnyCommand } from '../protocol/command.ts'
+import { attachmentCommands } from './attachments.ts'
 import { authCommands } from './auth.ts'
 import { channelCommands } from './channels.ts'
 import { memberCommands } from './members.ts'
@@ -20,6 +21,7 @@ import { statusCommands } from './status.ts'
 import { threadCommands } from './threads.ts'
 import { unreadCommands } from './unreads.ts'
 import { userCommands } from './users.ts'
+import { voiceCommands } from './voice.ts'
 import { webhookCommands } from './webhooks.ts'
 
 /** The one command table. The router refuses duplicates at boot. */
@@ -45,5 +47,7 @@ export const allCommands: AnyCommand[] = [
   ...rateLimitCommands,
   ...slashCommands,
   ...unreadCommands,
+  ...voiceCommands,
+  ...attachmentCommands,
   ...webhookCommands,
 ]

@@ -1,9 +1,11 @@
 import { Type as T } from '@sinclair/typebox'
 import { topics } from '../net/topics.ts'
-import { defineCommand, type Context } from '../protocol/command.ts'
+import { attachmentIds } from '../attachments/message.ts'
+import { attachmentView } from '../attachments/view.ts'
+import { defineCommand, type Context, type UserContext } from '../protocol/command.ts'
 import { embedsError } from '../protocol/embeds.ts'
 import { E, fail, failPlain } from '../protocol/errors.ts'
-import { TargetGoneError, type NewMessage } from '../store/types.ts'
+import { TargetGoneError, type AttachmentRecord, type NewMessage } from '../store/types.ts'
 import { messageView, messageViews, usernameOf } from '../views/message.ts'
 import { withPollState } from '../views/poll.ts'
 import { allows, locate, placeOf, readableChannel, requireChangeable, requireReadableTarget, threadField } from './access.ts'
@@ -28,17 +30,31 @@ function checkEmbeds(embeds: unknown) {
   if (problem) fail(problem)
 }
 
-/** No upload store exists yet, so any referenced attachment is unknown (commands.md §3.1 step 10). */
-function checkAttachments(ctx: Context, attachments: unknown) {
-  if (attachments === undefined || attachments === null || (Array.isArray(attachments) && attachments.length === 0)) return
+/**
+ * The uploads a message lists (commands.md §3.1 step 10): the sender's own, unexpired. One
+ * lookup for the whole list, none for a message without attachments.
+ */
+async function claimAttachments(ctx: UserContext, attachments: unknown): Promise<AttachmentRecord[]> {
+  if (attachments === undefined || attachments === null || (Array.isArray(attachments) && attachments.length === 0)) return []
   if (!ctx.config.attachments.enabled) fail('Attachments are disabled')
   if (!Array.isArray(attachments)) fail('Attachments must be an array')
+  const ids: string[] = []
   for (const item of attachments as unknown[]) {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) fail('Each attachment must be an object')
     const id = (item as { id?: unknown }).id
     if (id === undefined || id === null || id === '') fail('Attachment ID is required')
-    fail(`Attachment ${id} not found or expired`)
+    ids.push(String(id))
   }
+  const found = new Map((await ctx.store.attachments.getMany(ids)).map((record) => [record.id, record]))
+  const now = ctx.services.attachments.now()
+  const claimed = new Map<string, AttachmentRecord>()
+  for (const id of ids) {
+    const record = found.get(id)
+    if (!record || record.expires_at <= now) fail(`Attachment ${id} not found or expired`)
+    if (record.uploader_id !== ctx.user.id) fail('You can only attach your own uploads')
+    claimed.set(id, record)
+  }
+  return [...claimed.values()]
 }
 
 export const messageNew = defineCommand({
@@ -75,11 +91,13 @@ export const messageNew = defineCommand({
     if (!thread && channel.type !== 'text') fail('Cannot send messages in this channel type')
     const replied = p.reply_to ? await ctx.store.messages.get(target, p.reply_to) : undefined
     if (p.reply_to && !replied) fail("The message you're trying to reply to was not found")
-    checkAttachments(ctx, p.attachments)
+    const attachments = await claimAttachments(ctx, p.attachments)
     const draft: NewMessage = { channel: target.channel, thread_id: target.thread_id, user: ctx.user.id, content: (p.content ?? '').trim() }
     if (replied) draft.reply_to = { id: replied.id, user: replied.user }
     if (typeof p.ping === 'boolean') draft.ping = p.ping
     if (Array.isArray(p.embeds) && p.embeds.length > 0) draft.embeds = p.embeds
+    // Stored as the client objects of send time (data.md §3.4), so reading history needs no lookup.
+    if (attachments.length > 0) draft.attachments = attachments.map((record) => attachmentView(record, ctx.config))
     // Worked out before the insert: the ping rows are stored with the message, in its transaction.
     const mentions = await findMentions(draft.content, ctx.store.users)
     const pingsReply = replied && p.ping !== false ? replied.user : undefined
@@ -87,6 +105,7 @@ export const messageNew = defineCommand({
     ctx.release()
     // Renamed or deleted since it was looked up: not stored, so not acknowledged either.
     const stored = await inserted.catch((error) => (error instanceof TargetGoneError ? fail(E.channelNotFound) : Promise.reject(error)))
+    if (attachments.length > 0) await ctx.store.attachments.reference(attachments.map((record) => record.id), stored.id)
     const repliedName = pingsReply === undefined ? undefined : await usernameOf(pingsReply, ctx.store.users)
     const message = { ...(await messageView(stored, ctx.store.users)), pings: wirePings(mentions, repliedName) }
     return {
@@ -185,6 +204,7 @@ export const messageDelete = defineCommand({
       fail('You do not have permission to delete this message')
     }
     if (!(await ctx.store.messages.delete(target, message.id))) fail('Failed to delete message')
+    await ctx.services.attachments.messagesDeleted(attachmentIds(message.attachments))
     return {
       broadcast: {
         topic: topics.channel(target.channel),

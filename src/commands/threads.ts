@@ -136,6 +136,8 @@ export const threadDelete = defineCommand({
     const { thread } = await threadAccess(ctx, p.thread_id, true)
     await requireModerator(ctx, thread)
     if (!(await ctx.store.threads.delete(thread.id))) fail(E.threadNotFound)
+    // The thread's messages went with it; uploads they alone listed go too.
+    ctx.services.attachmentCleanup.soon()
     return {
       broadcast: { topic: toForum(thread), packet: { cmd: 'thread_delete', thread_id: thread.id, channel: thread.parent_channel, global: true } },
       audit: [{ action: 'thread_delete', target_id: thread.id, target_name: thread.name, details: { channel: thread.parent_channel } }],

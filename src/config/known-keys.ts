@@ -12,10 +12,6 @@ interface Level {
 /** Upstream keys this server accepts without reading them (upstream config.md §1–2). */
 const UPSTREAM_ONLY = [
   'uploads.emoji_allowed_file_types',
-  'attachments.permanent_expiration_days',
-  'attachments.uploads_per_minute',
-  'attachments.subscription_cache_ttl',
-  'attachments.free_tier_max_expiration_days',
   'attachments.compression.enabled',
   'attachments.compression.max_width',
   'attachments.compression.max_height',

@@ -27,6 +27,14 @@ export const Config = T.Object(
         allowed_types: T.Array(T.String(), { default: ['image/*', 'video/*', 'audio/*', 'application/pdf'] }),
         max_attachments_per_user: T.Integer({ default: -1 }),
         permanent_tiers: T.Array(T.String(), { default: ['pro', 'max'] }),
+        permanent_expiration_days: T.Number({ exclusiveMinimum: 0, default: 365 }),
+        free_tier_max_expiration_days: T.Number({ exclusiveMinimum: 0, default: 7 }),
+        /** Seconds a Rotur subscription lookup is reused. */
+        subscription_cache_ttl: T.Number({ minimum: 0, default: 300 }),
+        /** Uploads per user per minute (upstream documented it but never enforced it); 0 = no limit. */
+        uploads_per_minute: T.Integer({ minimum: 0, default: 10 }),
+        /** Bytes of unexpired uploads one user may hold (not upstream); −1 = no limit. */
+        max_storage_per_user: T.Integer({ minimum: -1, default: 1073741824 }),
       },
       Open,
     ),

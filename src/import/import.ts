@@ -1,5 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { attachmentIds } from '../attachments/message.ts'
+import { AttachmentFiles } from '../attachments/files.ts'
+import { importAttachments, parseAttachments } from './attachments.ts'
 import type { ChannelRecord, MessageRecord, PollRecord, RoleRecord, Store, Target, UserRecord } from '../store/types.ts'
 import {
   InvalidFile,
@@ -56,6 +59,8 @@ export interface ImportReport {
   votes: ImportCounts
   /** Read positions (a user's last read message in a channel or thread). */
   unreads: ImportCounts
+  /** Uploaded files (attachments.json and the attachments/ folder). */
+  attachments: ImportCounts
   webhooks: ImportCounts
   /** Malformed files, skipped as a whole. */
   invalid: Array<{ path: string; reason: string }>
@@ -66,13 +71,14 @@ export interface ImportReport {
 export interface ImportOptions {
   /** Roles of an imported user whose record has none (`DB.users.default.roles`). */
   defaultRoles?: string[]
+  /** Where attachment files go (`<data folder>/attachments`); without it attachments are not imported. */
+  attachmentsDir?: string
 }
 
 export class ImportError extends Error {}
 
 /** Upstream files this importer does not read yet; named in the report when present. */
 const UNSUPPORTED = [
-  'attachments.json',
   'serverEmojis.json',
   'modlog.json',
   'push_subscriptions.json',
@@ -97,6 +103,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     polls: { imported: 0, skipped: 0 },
     votes: { imported: 0, skipped: 0 },
     unreads: { imported: 0, skipped: 0 },
+    attachments: { imported: 0, skipped: 0 },
     webhooks: { imported: 0, skipped: 0 },
     invalid: [],
     notes: [],
@@ -122,6 +129,8 @@ export async function importUpstream(store: Store, upstream: string, options: Im
   if (channels) report.channels = await importChannels(store, channels)
 
   const resolveUser = await userResolver(store, names)
+  /** Attachment ID → the imported messages that list it, linked once the attachments are in. */
+  const listed: Array<{ attachmentId: string; messageId: string }> = []
   const channelsDir = join(folder, 'channels')
   for (const file of jsonFiles(channelsDir)) {
     const name = file.slice(0, -'.json'.length)
@@ -132,7 +141,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     }
     const messages = await read(path, parseMessages)
     if (!messages) continue
-    await importMessages(store, report, toMessageRecords({ channel: name, thread_id: null }, messages, resolveUser))
+    await importMessages(store, report, toMessageRecords({ channel: name, thread_id: null }, messages, resolveUser), listed)
   }
 
   const threadsDir = join(folder, 'threads')
@@ -157,7 +166,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
       continue
     }
     const messages = await read(path, parseMessages)
-    if (messages) await importMessages(store, report, toMessageRecords({ channel: thread.parent_channel, thread_id: thread.id }, messages, resolveUser))
+    if (messages) await importMessages(store, report, toMessageRecords({ channel: thread.parent_channel, thread_id: thread.id }, messages, resolveUser), listed)
   }
 
   const polls = await read(join(folder, 'polls.json'), parsePolls)
@@ -184,6 +193,14 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     report.unreads.imported++
   }
 
+  const attachments = await read(join(folder, 'attachments.json'), parseAttachments)
+  if (attachments && options.attachmentsDir) {
+    const result = await importAttachments(store, new AttachmentFiles(options.attachmentsDir), folder, attachments, resolveUser, Date.now() / 1000)
+    report.attachments = { imported: result.imported, skipped: result.skipped }
+    report.notes.push(...result.notes)
+  }
+  // Links only to attachments that exist here (the store ignores the others); a second run adds nothing.
+  for (const { attachmentId, messageId } of listed) await store.attachments.reference([attachmentId], messageId)
   const webhooks = await read(join(folder, 'webhooks.json'), parseWebhooks)
   if (webhooks) report.webhooks = await importWebhooks(store, webhooks, resolveUser, report.notes)
 
@@ -300,8 +317,9 @@ async function readTarget(store: Store, key: string): Promise<Target | undefined
 
 const jsonFiles = (dir: string) => (isDirectory(dir) ? readdirSync(dir).filter((file) => file.endsWith('.json')).sort() : [])
 
-async function importMessages(store: Store, report: ImportReport, records: MessageRecord[]) {
+async function importMessages(store: Store, report: ImportReport, records: MessageRecord[], listed: Array<{ attachmentId: string; messageId: string }>) {
   const added = await store.messages.importMany(records)
+  for (const record of records) for (const attachmentId of attachmentIds(record.attachments)) listed.push({ attachmentId, messageId: record.id })
   report.messages.imported += added
   report.messages.skipped += records.length - added
 }

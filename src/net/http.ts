@@ -1,3 +1,4 @@
+import { handleAttachments, type AttachmentHttpDeps } from '../attachments/http.ts'
 import type { Config } from '../config/schema.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts'
 import type { ServerMetrics } from '../metrics/server-metrics.ts'
@@ -14,6 +15,7 @@ export interface HttpDeps {
   hub: Hub
   assets: ServerAssets
   metrics: ServerMetrics
+  attachments: AttachmentHttpDeps
   webhooks: WebhookEndpoint
 }
 
@@ -44,6 +46,7 @@ export async function handleHttp(request: Request, deps: HttpDeps, address: stri
   if ((request.method === 'GET' || request.method === 'HEAD') && pathname === '/info') {
     return jsonResponse(await serverCard(config, store, hub, assets), 200, 2)
   }
+  if (pathname.startsWith('/attachments/')) return handleAttachments(request, pathname, deps.attachments)
   if (request.method === 'POST' && (pathname === '/webhooks' || pathname.startsWith('/webhooks/'))) return deps.webhooks.handle(request, address)
   if (request.method !== 'GET' && request.method !== 'HEAD') return jsonResponse({ error: 'Method not allowed' }, 405)
   if (pathname.startsWith(ASSETS_PREFIX)) return serverAsset(assets.file(config, pathname.slice(ASSETS_PREFIX.length)))

@@ -1,7 +1,7 @@
 import { channelAllows } from '../auth/permissions.ts'
 import type { Bus } from '../bus/types.ts'
 import type { Packet } from '../protocol/errors.ts'
-import type { Store } from '../store/types.ts'
+import type { ChannelRecord, Store } from '../store/types.ts'
 import type { Session, SessionUser } from './session.ts'
 import { topics } from './topics.ts'
 
@@ -21,6 +21,7 @@ export class Hub {
   readonly sockets = new Set<Session>()
   private readonly byUser = new Map<string, Set<Session>>()
   private readonly perAddress = new Map<string, number>()
+  private readonly accessWatchers: Array<(session: Session, visible: ChannelRecord[]) => void> = []
 
   constructor(
     private readonly bus: Bus,
@@ -88,6 +89,11 @@ export class Hub {
     return [...this.sockets].filter((s) => s.user !== null)
   }
 
+  /** Hears the channels a socket may view each time they are recomputed, so other features keep their topics in step. */
+  onAccess(watcher: (session: Session, visible: ChannelRecord[]) => void) {
+    this.accessWatchers.push(watcher)
+  }
+
   send(session: Session, packet: Packet) {
     session.ws.send(JSON.stringify(packet))
   }
@@ -114,11 +120,9 @@ export class Hub {
     if (!session.user) return
     const user = await this.store.users.get(session.user.id)
     const roles = user?.roles ?? []
-    const visible = new Set<string>()
-    for (const channel of await this.store.channels.list()) {
-      // Routing uses the general evaluator on `view` (data.md §4.3 A), as upstream's broadcast does.
-      if (channelAllows(channel, 'view', roles)) visible.add(channel.name)
-    }
+    // Routing uses the general evaluator on `view` (data.md §4.3 A), as upstream's broadcast does.
+    const viewable = (await this.store.channels.list()).filter((channel) => channelAllows(channel, 'view', roles))
+    const visible = new Set(viewable.map((channel) => channel.name))
     for (const name of session.channels) {
       if (!visible.has(name)) this.bus.unsubscribe(session, topics.channel(name))
     }
@@ -126,5 +130,6 @@ export class Hub {
       if (!session.channels.has(name)) this.bus.subscribe(session, topics.channel(name))
     }
     session.channels = visible
+    for (const watcher of this.accessWatchers) watcher(session, viewable)
   }
 }

@@ -25,6 +25,9 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
     hostname: ws.host,
     port,
     tls,
+    // Routes that read a body bound it themselves (an upload streams up to attachments.max_size
+    // and answers 413 with the limit): Bun's own limit would cut them off with a bare 413 first.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     async fetch(request, server) {
       const address = clientAddress(request, server.requestIP(request)?.address ?? 'unknown', deps.config().security.trust_proxy)
       if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {

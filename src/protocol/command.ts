@@ -1,4 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
+import type { AttachmentCleanup } from '../attachments/cleanup.ts'
+import type { AttachmentService } from '../attachments/service.ts'
 import type { AddressLimiter } from '../auth/address-limit.ts'
 import type { LoginThrottle } from '../auth/login-throttle.ts'
 import type { RateLimiter } from '../auth/rate-limit.ts'
@@ -11,6 +13,7 @@ import type { Session } from '../net/session.ts'
 import type { PluginRegistry } from '../plugins/registry.ts'
 import type { PollExpiry } from '../polls/expiry.ts'
 import type { SlashRegistry } from '../slash/registry.ts'
+import type { VoiceRooms } from '../voice/rooms.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
 import type { Audit } from '../audit/modlog.ts'
 import type { LiveConfig } from '../config/live.ts'
@@ -54,6 +57,12 @@ export interface Services {
   pollExpiry: PollExpiry
   /** The slash commands: built-ins and those registered by connections and plugins. */
   slash: SlashRegistry
+  /** Who is in which voice channel (in memory only). */
+  voice: VoiceRooms
+  /** Uploaded files: rows and files kept in step. */
+  attachments: AttachmentService
+  /** Asked for an extra pass after deletions that may have left attachments without messages. */
+  attachmentCleanup: AttachmentCleanup
 }
 
 /** Context of an authenticated command: the caller's current stored record. */

@@ -7,7 +7,7 @@ import { topics } from '../net/topics.ts'
 import type { Store } from '../store/types.ts'
 import type { Config } from '../config/schema.ts'
 import type { PluginRegistry } from '../plugins/registry.ts'
-import { visibleChannels } from '../views/channels.ts'
+import { visibleChannels, type VoiceState } from '../views/channels.ts'
 import { quote, type Logger } from '../log.ts'
 import { CloseCode, type Hub } from '../net/hub.ts'
 import type { Session } from '../net/session.ts'
@@ -33,6 +33,8 @@ export interface RouterDeps {
   /** The configuration in force, for effects applied outside a command. */
   config(): Config
   plugins: PluginRegistry
+  /** Who is in which voice call, for the `voice_state` of pushed channel lists. */
+  voice?: VoiceState
   /** Hears when a frame's answers are sent: its command if known, and the time since it started. */
   answered?(cmd: string | undefined, seconds: number): void
 }
@@ -242,7 +244,7 @@ export class Router {
     await hub.refreshUsers(userIds)
     for (const userId of userIds) {
       const user = await store.users.get(userId)
-      if (user) bus.publish(topics.user(userId), { cmd: 'channels_get', val: await visibleChannels(store, user.roles) })
+      if (user) bus.publish(topics.user(userId), { cmd: 'channels_get', val: await visibleChannels(store, user.roles, this.deps.voice) })
     }
   }
 

@@ -432,10 +432,65 @@ export interface Store {
   unreads: UnreadRepo
   pings: PingRepo
   modlog: ModlogRepo
+  attachments: AttachmentRepo
   webhooks: WebhookRepo
   /** Writes a consistent copy of the whole database to `path` while others keep using it. */
   backup(path: string): Promise<void>
   /** Resolves once the database answers a trivial query; rejects when it cannot (health checks). */
   ping(): Promise<void>
   close(): void
+}
+
+/** An uploaded file's metadata (data.md §9, stored form); the bytes are in the attachments folder under `filename`. */
+export interface AttachmentRecord {
+  id: string
+  /** `<id>.<extension>`: never anything the client sent. */
+  filename: string
+  original_name: string
+  mime_type: string
+  size: number
+  /** SHA-256 hex of the stored bytes. */
+  hash: string
+  uploader_id: string
+  uploader_name: string
+  /** The channel named at upload. */
+  channel: string
+  /** Unix seconds. */
+  created_at: number
+  expires_at: number
+  permanent: boolean
+  /** A message has listed it at least once. */
+  referenced: boolean
+  width?: number
+  height?: number
+}
+
+/** What a re-upload of the same bytes by the same uploader changes (data.md §9, deduplication). */
+export type AttachmentRenewal = Pick<AttachmentRecord, 'expires_at' | 'permanent' | 'original_name'>
+
+export interface AttachmentRepo {
+  get(id: string): Promise<AttachmentRecord | undefined>
+  /** Those of `ids` that exist, in no particular order. */
+  getMany(ids: string[]): Promise<AttachmentRecord[]>
+  /** The uploader's unexpired attachment with these bytes, if any. */
+  findByHash(uploaderId: string, hash: string, now: number): Promise<AttachmentRecord | undefined>
+  insert(record: AttachmentRecord): Promise<void>
+  renew(id: string, renewal: AttachmentRenewal): Promise<AttachmentRecord | undefined>
+  /** Records that message `messageId` lists these attachments (marks them referenced). */
+  reference(ids: string[], messageId: string): Promise<void>
+  /** Deletes the row; resolves with it, or undefined when there was none. */
+  delete(id: string): Promise<AttachmentRecord | undefined>
+  /** The uploader's unexpired attachments: how many and their total size in bytes. */
+  usage(uploaderId: string, now: number): Promise<{ count: number; bytes: number }>
+  /** The uploader's unexpired attachments, oldest first, at most `limit`. */
+  oldest(uploaderId: string, now: number, limit: number): Promise<AttachmentRecord[]>
+  /**
+   * What cleanup removes, at most `limit`: expired ones, never-referenced ones created before
+   * `unreferencedBefore`, and referenced ones whose every message is gone.
+   */
+  listDoomed(now: number, unreferencedBefore: number, limit: number): Promise<AttachmentRecord[]>
+  /** Of `ids`, those that were referenced and no longer have any message (after a message deletion). */
+  listOrphaned(ids: string[]): Promise<AttachmentRecord[]>
+  /** Those of `ids` that have a row, for matching files on disk to rows. */
+  existing(ids: string[]): Promise<Set<string>>
 }

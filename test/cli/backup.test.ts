@@ -110,9 +110,12 @@ test.concurrent('periodic backups while serving keep the newest `keep` files', a
   watcher.close()
   // Stopping waits for a backup in progress; then the folder is final.
   await server.app.stop()
-  const files = (await readdir(dir)).sort()
+  const entries = (await readdir(dir)).sort()
+  const files = entries.filter((name) => name.endsWith('.db'))
   expect(files).toHaveLength(KEEP)
   expect(files.every((file) => /^originchats-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z\.db$/.test(file))).toBe(true)
+  // Each kept copy has its files folder, and pruned copies took theirs along.
+  expect(entries).toEqual(files.flatMap((file) => [file, file.replace(/\.db$/, '.files')]).sort())
   expect(files).not.toContain(seen[0])
   expect(await missingFrom(join(dir, files.at(-1)!), [message.id])).toEqual([])
 })
@@ -136,10 +139,34 @@ test.concurrent('`backup <folder>` writes a timestamped file inside the folder',
   const into = join(folder, 'copies')
   await mkdir(into)
   const result = await backup(into)
-  const files = await readdir(into)
+  const files = (await readdir(into)).filter((name) => name.endsWith('.db'))
   expect(files).toEqual([expect.stringMatching(/^originchats-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z\.db$/)])
   expect(result).toEqual({ code: 0, stdout: expect.stringContaining(`backup of ${database} written to ${join(into, files[0]!)} (`), stderr: '' })
   expect(await missingFrom(join(into, files[0]!), [id])).toEqual([])
+})
+
+test.concurrent('`backup` copies the uploads, emojis, server assets and push keys beside the database, and only those', async () => {
+  const { folder, data, backup } = await withDatabase('files')
+  const stored = {
+    'attachments/3f1c.png': 'png bytes',
+    'emojis/0.gif': 'gif bytes',
+    'serverAssets/icon.png': 'icon',
+    'vapid/private_key.pem': 'key',
+  }
+  for (const [path, body] of Object.entries(stored)) await Bun.write(join(data, path), body)
+  // A half-written upload and other folders of the data folder stay out.
+  await Bun.write(join(data, 'attachments', '3f1d.png.partial'), 'half')
+  await Bun.write(join(data, 'plugins', 'state.json'), '{}')
+  const target = join(folder, 'copy.db')
+  const result = await backup(target)
+  expect(result.stdout).toContain(`its files to ${join(folder, 'copy.files')}`)
+  const copied = (await readdir(join(folder, 'copy.files'), { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(join(folder, 'copy.files').length + 1))
+    .sort()
+  expect(copied).toEqual(Object.keys(stored).sort())
+  for (const [path, body] of Object.entries(stored)) expect(await Bun.file(join(folder, 'copy.files', path)).text()).toBe(body)
+  expect(existsSync(join(folder, 'copy.files.partial'))).toBe(false)
 })
 
 test.concurrent('`backup` into a missing folder, or below a file, fails in one line and writes nothing', async () => {

@@ -141,8 +141,8 @@ test('docs/deploy.md, run as written: install, set up, serve, sign in as the own
   await owner.client.request({ cmd: 'message_new', channel: 'general', content: 'in the backup' })
 
   await runThrough(/ backup /)
-  const copies = await readdir(backups)
-  expect(copies).toEqual([expect.stringMatching(/^originchats-.+\.db$/)])
+  const copies = (await readdir(backups)).sort()
+  expect(copies).toEqual([expect.stringMatching(/^originchats-.+\.db$/), expect.stringMatching(/^originchats-.+\.files$/)])
   expect(output.at(-1)).toContain(`written to ${join(backups, copies[0]!)}`)
   await owner.client.request({ cmd: 'message_new', channel: 'general', content: 'after the backup' })
   expect(await history(owner.client)).toEqual([welcome, 'in the backup', 'after the backup'])

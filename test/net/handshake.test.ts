@@ -40,7 +40,7 @@ test.concurrent('the handshake describes the server', async () => {
       },
       version: '1.1.0',
       validator_key: expect.stringMatching(VALIDATOR_KEY),
-      capabilities: allCommands.map((c) => c.cmd).sort(),
+      capabilities: [...allCommands.map((c) => c.cmd), 'attachment_upload', 'events', 'nickname_remove', 'nickname_update'].sort(),
       permissions: PERMISSIONS,
       auth_mode: 'cracked',
     },
@@ -49,13 +49,13 @@ test.concurrent('the handshake describes the server', async () => {
   expect(client.handshake.val.limits).toEqual(server.config.limits)
 })
 
-test.concurrent('capabilities are the command table, sorted by code point, without duplicates', async () => {
+test.concurrent('capabilities are the command table and the features of commands.md §1.2, sorted by code point, without duplicates', async () => {
   await using server = await startServer()
   const { capabilities } = (await server.connect()).handshake.val
   const sorted = [...capabilities].sort((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0))
   expect(capabilities).toEqual(sorted)
   expect(new Set(capabilities).size).toBe(capabilities.length)
-  expect(new Set(capabilities)).toEqual(new Set(allCommands.map((c) => c.cmd)))
+  expect(new Set(capabilities)).toEqual(new Set([...allCommands.map((c) => c.cmd), 'attachment_upload', 'events', 'nickname_update', 'nickname_remove']))
   for (const name of ['auth', 'ping', 'message_new', 'messages_get']) expect(capabilities).toContain(name)
 })
 

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises'
 import type { Store } from '../types.ts'
+import { SqliteAttachments } from './attachments.ts'
 import { SqliteChannels } from './channels.ts'
 import type { CommitObserver } from './group-commit.ts'
 import { SqliteMessages } from './messages.ts'
@@ -49,6 +50,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     unreads: new SqliteUnreads(db),
     pings: new SqlitePings(db),
     modlog: new SqliteModlog(db),
+    attachments: new SqliteAttachments(db),
     webhooks: new SqliteWebhooks(db),
     async backup(target: string) {
       // Acknowledged messages still waiting for their group commit belong in the copy.

@@ -5,6 +5,7 @@ import modlog from './003-modlog.ts'
 import threads from './004-threads.ts'
 import polls from './005-polls.ts'
 import unreads from './006-unreads.ts'
+import attachments from './007-attachments.ts'
 import webhooks from './009-webhooks.ts'
 
 export interface Migration {
@@ -21,5 +22,6 @@ export const migrations: Migration[] = [
   { version: 4, name: 'threads', up: threads },
   { version: 5, name: 'polls', up: polls },
   { version: 6, name: 'unreads', up: unreads },
+  { version: 7, name: 'attachments', up: attachments },
   { version: 9, name: 'webhooks', up: webhooks },
 ]

@@ -1,0 +1,132 @@
+import type { Bus } from '../bus/types.ts'
+import type { Session } from '../net/session.ts'
+import { topics } from '../net/topics.ts'
+import type { Broadcast } from '../protocol/command.ts'
+import type { Packet } from '../protocol/errors.ts'
+import type { ChannelRecord } from '../store/types.ts'
+import type { VoiceState } from '../views/channels.ts'
+
+/** One user in a voice channel's call, through the connection that joined (data.md §14). */
+export interface Participant {
+  channel: string
+  userId: string
+  username: string
+  peerId: string
+  muted: boolean
+  session: Session
+}
+
+/**
+ * Who is in which voice channel's call (commands.md §16), in memory only: after a restart every
+ * call is empty and clients join again. A user is in at most one call, through the one
+ * connection that joined; the call ends for them when that connection closes or can no longer
+ * view the channel (deleted, renamed, no longer a voice channel, roles changed).
+ *
+ * Voice packets reach "voice viewers": participants' connections through the channel's
+ * participants topic, with peer IDs; every other socket that may view the channel through its
+ * viewers topic, without them. A connection is subscribed to at most one of the two, so nobody
+ * gets a packet twice. Both topics follow the change at once; the packets these methods return
+ * are published later (as command effects) or at once (`publish`, outside commands).
+ */
+export class VoiceRooms implements VoiceState {
+  private readonly rooms = new Map<string, Map<string, Participant>>()
+  private readonly byUser = new Map<string, Participant>()
+  /** The voice channels each connection may view, as last told by the hub. */
+  private readonly viewing = new WeakMap<Session, Set<string>>()
+
+  constructor(private readonly bus: Bus) {}
+
+  /** The call this connection is in, if it joined one. */
+  of(session: Session): Participant | undefined {
+    const participant = session.user ? this.byUser.get(session.user.id) : undefined
+    return participant?.session === session ? participant : undefined
+  }
+
+  participants(channel: string): Participant[] {
+    return [...(this.rooms.get(channel)?.values() ?? [])]
+  }
+
+  summary(channel: string) {
+    return this.participants(channel).map(({ username, muted }) => ({ username, muted }))
+  }
+
+  /** Ends whatever call the user was in (on any connection), then joins `channel`: left packets first, then joined. */
+  join(session: Session, user: { id: string; username: string }, channel: string, peerId: string): Broadcast[] {
+    const previous = this.byUser.get(user.id)
+    const packets = previous ? this.leave(previous) : []
+    const participant: Participant = { channel, userId: user.id, username: user.username, peerId, muted: false, session }
+    let room = this.rooms.get(channel)
+    if (!room) this.rooms.set(channel, (room = new Map()))
+    room.set(user.id, participant)
+    this.byUser.set(user.id, participant)
+    this.bus.unsubscribe(session, topics.voiceViewers(channel))
+    this.bus.subscribe(session, topics.voiceParticipants(channel))
+    return [...packets, ...this.toVoiceViewers(channel, { cmd: 'voice_user_joined', channel, user: userView(participant) })]
+  }
+
+  /** The left packet is addressed while the leaver is still in the call, so even the last one to leave is announced. */
+  leave(participant: Participant): Broadcast[] {
+    const packets = this.leftPackets(participant)
+    this.remove(participant)
+    return packets
+  }
+
+  setMuted(participant: Participant, muted: boolean): Broadcast[] {
+    participant.muted = muted
+    const { channel } = participant
+    return this.toVoiceViewers(channel, { cmd: 'voice_user_updated', channel, user: userView(participant) })
+  }
+
+  /** The hub recomputed what this connection may view: follow it, and end its call if it lost the channel. */
+  accessChanged(session: Session, visible: ChannelRecord[]) {
+    const now = new Set(visible.filter((channel) => channel.type === 'voice').map((channel) => channel.name))
+    const before = this.viewing.get(session) ?? new Set<string>()
+    const mine = this.of(session)
+    for (const name of before) if (!now.has(name)) this.bus.unsubscribe(session, topics.voiceViewers(name))
+    for (const name of now) if (!before.has(name) && name !== mine?.channel) this.bus.subscribe(session, topics.voiceViewers(name))
+    this.viewing.set(session, now)
+    if (mine && !now.has(mine.channel)) this.end(mine)
+  }
+
+  /** A connection closed: if it was in a call, the others hear it left (protocol README §2.7). */
+  closed(session: Session) {
+    const mine = this.of(session)
+    if (mine) this.end(mine)
+  }
+
+  /** Leaving outside a command: announced at once, while the leaver still hears its own call. */
+  private end(participant: Participant) {
+    for (const { topic, packet } of this.leftPackets(participant)) this.bus.publish(topic, packet)
+    this.remove(participant)
+  }
+
+  private leftPackets({ channel, username }: Participant): Broadcast[] {
+    return this.toVoiceViewers(channel, { cmd: 'voice_user_left', channel, username })
+  }
+
+  private remove(participant: Participant) {
+    const { channel, userId, session } = participant
+    const room = this.rooms.get(channel)
+    room?.delete(userId)
+    if (room?.size === 0) this.rooms.delete(channel)
+    if (this.byUser.get(userId) === participant) this.byUser.delete(userId)
+    this.bus.unsubscribe(session, topics.voiceParticipants(channel))
+    if (this.viewing.get(session)?.has(channel)) this.bus.subscribe(session, topics.voiceViewers(channel))
+  }
+
+  /** The same event to both audiences; viewers outside the call get no peer ID. */
+  private toVoiceViewers(channel: string, packet: Packet): Broadcast[] {
+    const user = packet.user as Record<string, unknown> | undefined
+    const stripped = user ? { ...packet, user: withoutPeer(user) } : packet
+    return [
+      { topic: topics.voiceParticipants(channel), packet },
+      { topic: topics.voiceViewers(channel), packet: stripped },
+    ]
+  }
+}
+
+export const userView = (p: Participant) => ({ id: p.userId, username: p.username, muted: p.muted, peer_id: p.peerId })
+
+function withoutPeer({ peer_id: _, ...rest }: Record<string, unknown>) {
+  return rest
+}
