@@ -39,6 +39,7 @@ import { VoiceRooms } from './voice/rooms.ts'
 import { acquireDataLock } from './store/lock.ts'
 import { createSqliteStore } from './store/sqlite/index.ts'
 import type { Store } from './store/types.ts'
+import { WebhookEndpoint } from './webhooks/http.ts'
 
 export interface AppOptions {
   config: Config
@@ -163,7 +164,9 @@ export function createApp(options: AppOptions): App {
     uploadRate: new UploadRate(() => config().attachments.uploads_per_minute),
     subscriptions: new SubscriptionCache(rotur, () => config().attachments.subscription_cache_ttl, log),
   }
-  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp, emojis }
+  // Webhook posts count per webhook, with the message limiter's settings.
+  const webhooks = new WebhookEndpoint({ config, store, bus, log, limiter: new MemoryRateLimiter(() => config().rate_limiting) })
+  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp, emojis, webhooks }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.

@@ -51,7 +51,7 @@ export async function importCommand(options: ImportOptions, args: string[]): Pro
     return 1
   }
   console.log(`imported ${report.folder} into ${join(dataDir, DATABASE_FILE)}`)
-  for (const kind of ['users', 'roles', 'channels', 'messages', 'threads', 'polls', 'votes', 'unreads', 'attachments', 'emojis'] as const) {
+  for (const kind of ['users', 'roles', 'channels', 'messages', 'threads', 'polls', 'votes', 'unreads', 'attachments', 'emojis', 'webhooks'] as const) {
     console.log(`${kind.padEnd(9)} ${report[kind].imported} imported, ${report[kind].skipped} skipped (already there)`)
   }
   for (const note of report.notes) console.log(`note: ${note}`)

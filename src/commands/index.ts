@@ -23,6 +23,7 @@ import { threadCommands } from './threads.ts'
 import { unreadCommands } from './unreads.ts'
 import { userCommands } from './users.ts'
 import { voiceCommands } from './voice.ts'
+import { webhookCommands } from './webhooks.ts'
 
 /** The one command table. The router refuses duplicates at boot. */
 export const allCommands: AnyCommand[] = [
@@ -50,4 +51,5 @@ export const allCommands: AnyCommand[] = [
   ...voiceCommands,
   ...attachmentCommands,
   ...emojiCommands,
+  ...webhookCommands,
 ]

@@ -17,6 +17,7 @@ import {
   parseUnreads,
   parseUsers,
   parseVotes,
+  parseWebhooks,
   type UpstreamChannel,
   type UpstreamMessage,
   type UpstreamPoll,
@@ -24,6 +25,7 @@ import {
   type UpstreamThread,
   type UpstreamUser,
 } from './upstream.ts'
+import { importWebhooks } from './webhooks.ts'
 
 /**
  * Imports an upstream OriginChats server's data (seed or latest layout) into the store.
@@ -64,6 +66,7 @@ export interface ImportReport {
   attachments: ImportCounts
   /** Custom emojis with their images (serverEmojis.json, serverEmojis/). */
   emojis: ImportCounts
+  webhooks: ImportCounts
   /** Malformed files, skipped as a whole. */
   invalid: Array<{ path: string; reason: string }>
   /** Things left out that are not errors (messages of unknown channels, unsupported files). */
@@ -83,7 +86,6 @@ export class ImportError extends Error {}
 
 /** Upstream files this importer does not read yet; named in the report when present. */
 const UNSUPPORTED = [
-  'webhooks.json',
   'modlog.json',
   'push_subscriptions.json',
 ]
@@ -109,6 +111,7 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     unreads: { imported: 0, skipped: 0 },
     attachments: { imported: 0, skipped: 0 },
     emojis: { imported: 0, skipped: 0 },
+    webhooks: { imported: 0, skipped: 0 },
     invalid: [],
     notes: [],
   }
@@ -212,6 +215,8 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     report.invalid.push(...invalid)
     report.notes.push(...notes)
   } else if (emojiIndex) report.notes.push('serverEmojis.json: not imported (no emoji folder given)')
+  const webhooks = await read(join(folder, 'webhooks.json'), parseWebhooks)
+  if (webhooks) report.webhooks = await importWebhooks(store, webhooks, resolveUser, report.notes)
 
   const unsupported = UNSUPPORTED.filter((name) => existsSync(join(folder, name)))
   if (unsupported.length > 0) report.notes.push(`not imported (not supported yet): ${unsupported.join(', ')}`)

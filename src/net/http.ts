@@ -5,6 +5,7 @@ import { serveEmoji } from '../emojis/http.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts'
 import type { ServerMetrics } from '../metrics/server-metrics.ts'
 import type { Store } from '../store/types.ts'
+import type { WebhookEndpoint } from '../webhooks/http.ts'
 import type { Hub } from './hub.ts'
 import { LANDING_PAGE_CSP, landingPage, websocketAddress } from './landing-page.ts'
 import type { ServerAssets } from './server-assets.ts'
@@ -18,6 +19,7 @@ export interface HttpDeps {
   metrics: ServerMetrics
   attachments: AttachmentHttpDeps
   emojis: EmojiCatalog
+  webhooks: WebhookEndpoint
 }
 
 /** On every HTTP response, errors included (http.md). */
@@ -38,7 +40,8 @@ const ASSETS_PREFIX = '/server-assets/'
 const EMOJIS_PREFIX = '/emojis/'
 
 /** The plain HTTP routes served next to the WebSocket (http.md), plus health, metrics and a landing page. */
-export async function handleHttp(request: Request, deps: HttpDeps): Promise<Response> {
+/** `address` is the client's (behind a trusted proxy, the forwarded one). */
+export async function handleHttp(request: Request, deps: HttpDeps, address: string): Promise<Response> {
   const { store, hub, assets, metrics } = deps
   const config = deps.config()
   const url = new URL(request.url)
@@ -48,6 +51,7 @@ export async function handleHttp(request: Request, deps: HttpDeps): Promise<Resp
     return jsonResponse(await serverCard(config, store, hub, assets), 200, 2)
   }
   if (pathname.startsWith('/attachments/')) return handleAttachments(request, pathname, deps.attachments)
+  if (request.method === 'POST' && (pathname === '/webhooks' || pathname.startsWith('/webhooks/'))) return deps.webhooks.handle(request, address)
   if (request.method !== 'GET' && request.method !== 'HEAD') return jsonResponse({ error: 'Method not allowed' }, 405)
   if (pathname.startsWith(ASSETS_PREFIX)) return serverAsset(assets.file(config, pathname.slice(ASSETS_PREFIX.length)))
   if (pathname.startsWith(EMOJIS_PREFIX)) return serveEmoji(deps.emojis, config, pathname.slice(EMOJIS_PREFIX.length))

@@ -39,7 +39,7 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
         if (server.upgrade(request, { data: { ...newSession(address), server } as Session })) return undefined
         return jsonResponse({ error: 'WebSocket upgrade failed' }, 400)
       }
-      return handleHttp(request, deps)
+      return handleHttp(request, deps, address)
     },
     websocket: {
       maxPayloadLength: ws.max_payload,

@@ -421,6 +421,41 @@ export interface EmojiRepo {
   importOne(record: EmojiRecord, place: (record: EmojiRecord) => void): Promise<boolean>
 }
 
+/** A webhook as stored and sent (data.md §10), without its token: only the token's digest is kept. */
+export interface WebhookRecord {
+  id: string
+  channel: string
+  name: string
+  /** User ID of the creator. */
+  created_by: string
+  created_at: number
+  /** Any JSON value a manager set (upstream stores it as given); null when unset. */
+  avatar: unknown
+}
+
+/**
+ * Webhooks, found for a post by the digest of their token (`tokenHash`: SHA-256, hex). A channel
+ * rename moves its webhooks; deleting the channel deletes them.
+ */
+export interface WebhookRepo {
+  get(id: string): Promise<WebhookRecord | undefined>
+  /** In creation order; only those of `channel` when given. */
+  list(channel?: string): Promise<WebhookRecord[]>
+  /** False when the channel no longer exists. */
+  insert(webhook: WebhookRecord, tokenHash: string): Promise<boolean>
+  update(id: string, patch: Partial<Pick<WebhookRecord, 'name' | 'avatar'>>): Promise<WebhookRecord | undefined>
+  /** Replaces the token: the old one stops working at once. */
+  setTokenHash(id: string, tokenHash: string): Promise<WebhookRecord | undefined>
+  delete(id: string): Promise<boolean>
+  /** The webhook whose token has this digest, with the digest as stored (for a constant-time comparison). */
+  findByTokenHash(tokenHash: string): Promise<{ webhook: WebhookRecord; tokenHash: string } | undefined>
+  /**
+   * Stores webhooks of another server as they are, skipping IDs and token digests already stored
+   * and webhooks of unknown channels; returns how many were new.
+   */
+  importMany(webhooks: Array<{ webhook: WebhookRecord; tokenHash: string }>): Promise<number>
+}
+
 export interface Store {
   users: UserRepo
   roles: RoleRepo
@@ -433,6 +468,7 @@ export interface Store {
   modlog: ModlogRepo
   attachments: AttachmentRepo
   emojis: EmojiRepo
+  webhooks: WebhookRepo
   /** Writes a consistent copy of the whole database to `path` while others keep using it. */
   backup(path: string): Promise<void>
   /** Resolves once the database answers a trivial query; rejects when it cannot (health checks). */

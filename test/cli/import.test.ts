@@ -146,6 +146,7 @@ test.concurrent('latest layout: users, roles, channels and messages come through
     unreads: counts(0, 0),
     attachments: counts(0, 0),
     emojis: counts(0, 0),
+    webhooks: counts(0, 0),
     invalid: [{ path: join(latest, 'db', 'channels', 'off-topic.json'), reason: expect.stringContaining('line 2: not valid JSON') }],
     notes: [],
   })
@@ -236,6 +237,7 @@ test.concurrent('seed layout: usernames become user IDs, and seed users already 
     unreads: counts(0, 0),
     attachments: counts(0, 0),
     emojis: counts(0, 0),
+    webhooks: counts(0, 0),
     invalid: [],
     notes: [`${join(seed, 'db', 'channels', 'ghost.json')}: no channel named 'ghost'; its messages were not imported`],
   })
@@ -392,6 +394,7 @@ test.concurrent('the CLI prints counts per kind, names the malformed file and ex
       'unreads   0 imported, 0 skipped (already there)',
       'attachments 0 imported, 0 skipped (already there)',
       'emojis    0 imported, 0 skipped (already there)',
+      'webhooks  0 imported, 0 skipped (already there)',
       '',
     ].join('\n'),
     stderr: expect.stringMatching(new RegExp(`^skipped malformed file ${join(latest, 'db', 'channels', 'off-topic.json')}: line 2: not valid JSON`)),

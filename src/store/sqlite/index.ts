@@ -15,6 +15,7 @@ import { SqliteUnreads } from './unreads.ts'
 import { upgrade, type UpgradeLog } from './upgrade.ts'
 import { SqliteUsers } from './users.ts'
 import { vacuumInto } from './vacuum-into.ts'
+import { SqliteWebhooks } from './webhooks.ts'
 
 export const DATABASE_FILE = 'originchats.db'
 
@@ -52,6 +53,7 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     modlog: new SqliteModlog(db),
     attachments: new SqliteAttachments(db),
     emojis: new SqliteEmojis(db),
+    webhooks: new SqliteWebhooks(db),
     async backup(target: string) {
       // Acknowledged messages still waiting for their group commit belong in the copy.
       messages.flush()

@@ -7,6 +7,7 @@ import polls from './005-polls.ts'
 import unreads from './006-unreads.ts'
 import attachments from './007-attachments.ts'
 import emojis from './008-emojis.ts'
+import webhooks from './009-webhooks.ts'
 
 export interface Migration {
   version: number
@@ -24,4 +25,5 @@ export const migrations: Migration[] = [
   { version: 6, name: 'unreads', up: unreads },
   { version: 7, name: 'attachments', up: attachments },
   { version: 8, name: 'emojis', up: emojis },
+  { version: 9, name: 'webhooks', up: webhooks },
 ]
