@@ -11,9 +11,10 @@ export type Synchronous = 'normal' | 'full'
 export function openDatabase(path: string, synchronous: Synchronous = 'normal'): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const db = new Database(path, { create: true, strict: true })
+  // First: switching to WAL needs a lock that another process (a backup, an import) may hold.
+  db.run('PRAGMA busy_timeout = 5000')
   db.run('PRAGMA journal_mode = WAL')
   db.run(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
   db.run('PRAGMA foreign_keys = ON')
-  db.run('PRAGMA busy_timeout = 5000')
   return db
 }
