@@ -1,10 +1,11 @@
 #!/usr/bin/env bun
 /**
  * The originchats benchmark (docs/BENCHMARKS.md): fan-out throughput and latency against a
- * bare Bun pub/sub reference server, message_new round trips on an empty vs a full database, and
- * unreads_get / pings_get round trips with 1,000 vs 1,000,000 stored messages.
+ * bare Bun pub/sub reference server, message_new round trips on an empty vs a full database,
+ * unreads_get / pings_get round trips with 1,000 vs 1,000,000 stored messages, and a fan-out's
+ * deliveries/s with and without 1 MiB uploads running beside it.
  *
- *   bun run bench [--scenario fanout|history|unreads|all] [--quick]
+ *   bun run bench [--scenario fanout|history|unreads|uploads|all] [--quick]
  *                 [--clients C --senders S --messages M] [--workers K] [--window W] [--concurrency N]
  *                 [--repeat R] [--no-pin] [--rounds N] [--prefill P] [--stored N] [--timeout SECONDS]
  *                 [--json FILE] [--keep] [--profile DIR]
@@ -21,6 +22,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Command, Done, Reply } from './clients.ts'
+import { type UploadResult, uploadLoad } from './uploads.ts'
 
 const ROOT = resolve(import.meta.dir, '..')
 const DATABASE_FILE = 'originchats.db'
@@ -88,7 +90,7 @@ interface FanoutParams {
 }
 
 const scenario = flags.scenario!
-if (!['fanout', 'history', 'unreads', 'all'].includes(scenario)) fail(`--scenario: fanout, history, unreads or all, not ${scenario}`)
+if (!['fanout', 'history', 'unreads', 'uploads', 'all'].includes(scenario)) fail(`--scenario: fanout, history, unreads, uploads or all, not ${scenario}`)
 const runs = (name: string) => scenario === 'all' || scenario === name
 const quick = flags.quick!
 const explicit = flags.clients !== undefined || flags.senders !== undefined || flags.messages !== undefined
@@ -227,6 +229,8 @@ function ourConfig() {
     server: { name: 'Bench', owner: { name: 'nobody-owns-the-bench' } },
     // Welcomes would add a message per new user to the channel being measured.
     plugins: { builtin: { welcome: { enabled: false } } },
+    // The uploads scenario uploads as fast as it can, as one user.
+    attachments: { uploads_per_minute: 0, max_storage_per_user: -1 },
   }
 }
 
@@ -414,6 +418,8 @@ interface FanoutResult {
   clientCpuPercent: number
   closedEarly: number
   stored?: number
+  /** Uploads made during the send phase (the `uploads` scenario). */
+  uploads?: UploadResult
   error?: string
 }
 
@@ -434,7 +440,12 @@ function summarize(samples: Float64Array): Summary {
   return { p50: at(0.5), p99: at(0.99), mean: sum / sorted.length, max: sorted[sorted.length - 1]!, n: sorted.length }
 }
 
-async function fanout(target: FanoutResult['target'], params: FanoutParams): Promise<FanoutResult> {
+/** `alongside` is a load started with the send phase and told when every delivery has arrived. */
+async function fanout(
+  target: FanoutResult['target'],
+  params: FanoutParams,
+  alongside?: (url: string, delivered: Promise<unknown>) => Promise<UploadResult>,
+): Promise<FanoutResult> {
   const { clients, senders, messages } = params
   const dir = await tempDir()
   const workers: Worker[] = []
@@ -468,10 +479,12 @@ async function fanout(target: FanoutResult['target'], params: FanoutParams): Pro
     const cpuBefore = procStats(server.pid).cpuSeconds
     const deliveryBudget = 30_000 + result.expected / 5
     for (const worker of workers) worker.send({ type: 'send' })
+    const delivered = Promise.all(workers.map((w) => w.next('done')))
+    const sideLoad = alongside?.(server.url, delivered)
     let reports: Done[]
     try {
       const died = server.exited.then((code) => Promise.reject(new Error(`${target} server exited (${code}) during the send phase`)))
-      reports = (await within(Promise.race([Promise.all(workers.map((w) => w.next('done'))), died]), deliveryBudget, `${target}: deliveries`)) as Done[]
+      reports = (await within(Promise.race([delivered, died]), deliveryBudget, `${target}: deliveries`)) as Done[]
     } catch (error) {
       result.error = (error as Error).message
       for (const worker of workers) worker.send({ type: 'report' })
@@ -495,6 +508,7 @@ async function fanout(target: FanoutResult['target'], params: FanoutParams): Pro
     result.latency = summarize(all)
     result.clientCpuPercent = (100 * reports.reduce((sum, r) => sum + r.cpuMs, 0)) / Math.max(...reports.map((r) => r.wallMs))
     result.closedEarly = reports.reduce((sum, r) => sum + r.closedEarly, 0)
+    if (sideLoad) result.uploads = await within(sideLoad, 120_000, `${target}: uploads`)
 
     for (const worker of workers) worker.send({ type: 'close' })
     await within(Promise.all(workers.map((w) => w.proc.exited)), 10_000, 'client workers exit').catch(() => {})
@@ -1036,6 +1050,51 @@ async function main() {
       ),
     )
     output.unreads = { results, trips, warmup, channels: UNREAD_CHANNELS }
+  }
+
+  if (runs('uploads')) {
+    const params: FanoutParams = quick ? { clients: 20, senders: 4, messages: 200 } : { clients: 100, senders: 10, messages: 1000 }
+    const uploads = { count: quick ? 20 : 1000, concurrency: 2, size: 1_048_576 }
+    const label = `C=${params.clients} S=${params.senders} M=${params.messages}`
+    console.log(`\nuploads: fan-out ${label} alone and with ${uploads.concurrency} uploaders of 1 MiB files beside it (until it ends, at most ${uploads.count}), alternating…`)
+    const alone: FanoutResult[] = []
+    const loaded: FanoutResult[] = []
+    for (let run = 0; run < repeat; run++) {
+      const order = run % 2 === 0 ? (['alone', 'loaded'] as const) : (['loaded', 'alone'] as const)
+      for (const kind of order) {
+        console.log(`uploads run ${run + 1}/${repeat}: fan-out ${kind === 'alone' ? 'alone' : 'with uploads'}…`)
+        const r = await fanout('originchats', params, kind === 'loaded' ? (url, delivered) => uploadLoad(url, uploads, delivered) : undefined)
+        if (r.error) console.log(`  ERROR ${r.error}`)
+        if (r.uploads?.error) console.log(`  upload ERROR ${r.uploads.error}`)
+        if (!r.complete || r.stored !== params.senders * params.messages || (r.uploads && (r.uploads.failed > 0 || r.uploads.uploaded === 0))) failed = true
+        ;(kind === 'alone' ? alone : loaded).push(r)
+      }
+    }
+    console.log('\nUploads beside a fan-out (deliveries as in the fan-out table; uploads = 201 answers)')
+    const row = (name: string, runs: FanoutResult[]) => {
+      const r = median(runs)
+      return [
+        name,
+        `${count(r.received)}/${count(r.expected)}${runs.every((x) => x.complete) ? '' : ' ✗'}`,
+        count(r.deliveriesPerSecond),
+        `${count(Math.min(...runs.map((x) => x.deliveriesPerSecond)))}–${count(Math.max(...runs.map((x) => x.deliveriesPerSecond)))}`,
+        ms(r.latency.p50),
+        ms(r.latency.p99),
+        r.uploads ? `${r.uploads.uploaded}${r.uploads.failed ? ` (${r.uploads.failed} failed)` : ''}` : '—',
+        r.uploads ? r.uploads.perSecond.toFixed(1) : '—',
+        r.uploads ? r.uploads.mibPerSecond.toFixed(1) : '—',
+        mib(r.server.peakKiB),
+      ]
+    }
+    console.log(
+      table(['fan-out ' + label, 'received/expected', 'deliveries/s', 'range', 'p50 ms', 'p99 ms', 'uploads', 'uploads/s', 'MiB/s', 'peak RSS'], [
+        row('alone', alone),
+        row('with uploads', loaded),
+      ]),
+    )
+    const ratio = median(loaded).deliveriesPerSecond / median(alone).deliveriesPerSecond
+    console.log(`\ndeliveries/s with uploads ÷ alone = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'}×`)
+    output.uploads = { params, uploads, ratio, alone, loaded }
   }
 
   if (flags.json) await writeFile(flags.json, JSON.stringify(output, (_, v) => (v instanceof Float64Array ? undefined : v), 2))

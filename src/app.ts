@@ -18,6 +18,7 @@ import { allCommands } from './commands/index.ts'
 import { LiveConfig } from './config/live.ts'
 import type { Config } from './config/schema.ts'
 import { watchConfig } from './config/watch.ts'
+import { EMOJI_DIR, EmojiCatalog } from './emojis/catalog.ts'
 import { createLogger, type Logger } from './log.ts'
 import { ServerMetrics } from './metrics/server-metrics.ts'
 import { capabilityNames } from './net/capabilities.ts'
@@ -40,6 +41,7 @@ import { VoiceRooms } from './voice/rooms.ts'
 import { acquireDataLock } from './store/lock.ts'
 import { createSqliteStore } from './store/sqlite/index.ts'
 import type { Store } from './store/types.ts'
+import { WebhookEndpoint } from './webhooks/http.ts'
 
 export interface AppOptions {
   config: Config
@@ -121,6 +123,7 @@ export function createApp(options: AppOptions): App {
   // The data folder is the database's; the fallback asset base is the address actually bound.
   const listening = (): string => `${tls ? 'https' : 'http'}://${config().websocket.host}:${listener.server.port}`
   const assets = new ServerAssets(join(dirname(options.databasePath), SERVER_ASSETS_DIR), listening)
+  const emojis = new EmojiCatalog(store.emojis, join(dirname(options.databasePath), EMOJI_DIR))
   const pollExpiry = new PollExpiry({ store, publish: (topic, packet) => bus.publish(topic, packet), log })
   const rotur = new HttpRoturClient(() => config().rotur)
   const attachments = new AttachmentService({ store, files: new AttachmentFiles(join(dirname(options.databasePath), ATTACHMENTS_DIR)), config, log })
@@ -137,6 +140,7 @@ export function createApp(options: AppOptions): App {
     voice,
     attachments,
     attachmentCleanup,
+    emojis,
     push,
   }
   const context = (session: Session, release: () => void): Context => ({
@@ -179,7 +183,9 @@ export function createApp(options: AppOptions): App {
     uploadRate: new UploadRate(() => config().attachments.uploads_per_minute),
     subscriptions: new SubscriptionCache(rotur, () => config().attachments.subscription_cache_ttl, log),
   }
-  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp }
+  // Webhook posts count per webhook, with the message limiter's settings.
+  const webhooks = new WebhookEndpoint({ config, store, bus, log, limiter: new MemoryRateLimiter(() => config().rate_limiting) })
+  const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp, emojis, webhooks }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.

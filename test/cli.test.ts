@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { buildBinary } from '../build.ts'
 import pkg from '../package.json'
 import { DATABASE_FILE } from '../src/store/sqlite/index.ts'
+import { png } from './helpers/attachments.ts'
 import { TestClient } from './helpers/client.ts'
 import { authenticate, killAll, run, ServerProcess } from './helpers/process.ts'
 
@@ -175,4 +176,61 @@ test.concurrent('serve: messages are stored, SIGTERM closes clients with 1001, a
   expect(history.messages[0].id).toBe(id)
   expect((await client.request({ cmd: 'thread_messages', thread_id: threadId })).messages.map((m: { content: string }) => m.content)).toEqual(['in a thread'])
   expect((await client.request({ cmd: 'poll_get', poll_id: pollId })).poll).toMatchObject({ question: 'Pizza?', user_votes: ['0'] })
+})
+
+test.concurrent('the binary serves an upload, its download and webhook posts, also after a restart', async () => {
+  const folder = await tempDir('files')
+  const config = await writeConfig(folder, QUIET_CONFIG)
+  const data = join(folder, 'data')
+  const command = [binary, 'serve', '--config', config, '--data', data]
+  const image = png(64, 32)
+  let download: string
+  let webhookUrl: string
+  {
+    await using server = await ServerProcess.start(command, folder)
+    const http = server.url.replace(/^ws/, 'http')
+    const client = await TestClient.connect(server.url)
+    const ready = await authenticate(client, { cmd: 'register', username: 'alice', password: 'hunter22' })
+    // A local account uploads with the token of its live connection.
+    const uploaded = await fetch(`${http}attachments/upload`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ready.validator}` },
+      body: JSON.stringify({ file: `data:image/png;base64,${Buffer.from(image).toString('base64')}`, name: 'chart.png', mime_type: 'image/png', channel: 'general' }),
+    })
+    expect(uploaded.status).toBe(201)
+    const { attachment } = (await uploaded.json()) as { attachment: { id: string; url: string } }
+    expect(attachment).toMatchObject({ name: 'chart.png', mime_type: 'image/png', width: 64, height: 32, size: image.length })
+    const posted = await client.request({ cmd: 'message_new', channel: 'general', content: 'the chart', attachments: [{ id: attachment.id }] })
+    expect(posted.message.attachments).toEqual([attachment])
+    download = `${http}${attachment.url.replace(/^\//, '')}`
+    const file = await fetch(download)
+    expect(file.headers.get('content-type')).toBe('image/png')
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(image)
+
+    expect(await run([binary, 'user', 'roles', 'alice', 'add', 'owner', '--config', config, '--data', data], folder)).toMatchObject({ code: 0 })
+    await client.next('channels_get')
+    const { webhook } = await client.request({ cmd: 'webhook_create', channel: 'general', name: 'CI' })
+    webhookUrl = `${http}webhooks?token=${webhook.token}`
+    const hooked = await fetch(webhookUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content: 'build passed' }) })
+    expect(hooked.status).toBe(204)
+    expect((await client.next('message_new', (p) => p.message.content === 'build passed')).message.webhook).toEqual({ id: webhook.id, name: 'CI', avatar: null })
+    server.signal('SIGTERM')
+    expect(await server.exited).toBe(0)
+  }
+  await using again = await ServerProcess.start(command, folder)
+  const http = again.url.replace(/^ws/, 'http')
+  // Same port is not guaranteed (port 0): the paths are what must survive.
+  const file = await fetch(`${http}${new URL(download).pathname.slice(1)}`)
+  expect(new Uint8Array(await file.arrayBuffer())).toEqual(image)
+  const webhookPath = new URL(webhookUrl)
+  const hooked = await fetch(`${http}webhooks${webhookPath.search}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content: 'still here' }) })
+  expect(hooked.status).toBe(204)
+  await using client = await TestClient.connect(again.url)
+  await authenticate(client, { cmd: 'login', username: 'alice', password: 'hunter22' })
+  const history = (await client.request({ cmd: 'messages_get', channel: 'general' })).messages
+  expect(history.map((m: { content: string; attachments?: Array<{ name: string }> }) => [m.content, m.attachments?.map((a) => a.name)])).toEqual([
+    ['the chart', ['chart.png']],
+    ['build passed', undefined],
+    ['still here', undefined],
+  ])
 })

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path'
 import { ATTACHMENTS_DIR } from '../attachments/files.ts'
 import type { Config } from '../config/schema.ts'
+import { EMOJI_DIR, EmojiCatalog } from '../emojis/catalog.ts'
 import { ImportError, importUpstream, locateUpstream, type ImportReport } from '../import/import.ts'
 import { DataLockedError, acquireDataLock } from '../store/lock.ts'
 import { DATABASE_FILE, createSqliteStore } from '../store/sqlite/index.ts'
@@ -21,7 +22,9 @@ export async function importFolder(upstream: string, dataDir: string, config: Co
   try {
     const store = createSqliteStore(join(dataDir, DATABASE_FILE), config.storage.synchronous, { log: { info: (line) => console.log(line) } })
     try {
-      return await importUpstream(store, upstream, { defaultRoles: config.DB.users.default.roles, attachmentsDir: join(dataDir, ATTACHMENTS_DIR), dataDir })
+      const { emoji_allowed_file_types, emoji_max_size, emoji_max_count } = config.uploads
+      const emojis = { catalog: new EmojiCatalog(store.emojis, join(dataDir, EMOJI_DIR)), allowed: emoji_allowed_file_types, maxSize: emoji_max_size, maxCount: emoji_max_count }
+      return await importUpstream(store, upstream, { defaultRoles: config.DB.users.default.roles, attachmentsDir: join(dataDir, ATTACHMENTS_DIR), emojis, dataDir })
     } finally {
       store.close()
     }
@@ -48,7 +51,7 @@ export async function importCommand(options: ImportOptions, args: string[]): Pro
     return 1
   }
   console.log(`imported ${report.folder} into ${join(dataDir, DATABASE_FILE)}`)
-  for (const kind of ['users', 'roles', 'channels', 'messages', 'threads', 'polls', 'votes', 'unreads', 'attachments', 'push'] as const) {
+  for (const kind of ['users', 'roles', 'channels', 'messages', 'threads', 'polls', 'votes', 'unreads', 'attachments', 'emojis', 'webhooks', 'push'] as const) {
     console.log(`${kind.padEnd(9)} ${report[kind].imported} imported, ${report[kind].skipped} skipped (already there)`)
   }
   for (const note of report.notes) console.log(`note: ${note}`)

@@ -2,6 +2,7 @@ import type { AnyCommand } from '../protocol/command.ts'
 import { attachmentCommands } from './attachments.ts'
 import { authCommands } from './auth.ts'
 import { channelCommands } from './channels.ts'
+import { emojiCommands } from './emojis.ts'
 import { memberCommands } from './members.ts'
 import { messageCommands } from './messages.ts'
 import { modlogCommands } from './modlog.ts'
@@ -23,6 +24,7 @@ import { threadCommands } from './threads.ts'
 import { unreadCommands } from './unreads.ts'
 import { userCommands } from './users.ts'
 import { voiceCommands } from './voice.ts'
+import { webhookCommands } from './webhooks.ts'
 
 /** The one command table. The router refuses duplicates at boot. */
 export const allCommands: AnyCommand[] = [
@@ -49,5 +51,7 @@ export const allCommands: AnyCommand[] = [
   ...unreadCommands,
   ...voiceCommands,
   ...attachmentCommands,
+  ...emojiCommands,
+  ...webhookCommands,
   ...pushCommands,
 ]

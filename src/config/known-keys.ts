@@ -11,7 +11,6 @@ interface Level {
 
 /** Upstream keys this server accepts without reading them (upstream config.md §1–2). */
 const UPSTREAM_ONLY = [
-  'uploads.emoji_allowed_file_types',
   'attachments.compression.enabled',
   'attachments.compression.max_width',
   'attachments.compression.max_height',

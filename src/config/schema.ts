@@ -77,6 +77,18 @@ export const Config = T.Object(
       },
       Open,
     ),
+    /** Custom emojis (commands.md §12). Images are stored as uploaded, never re-encoded. */
+    uploads: T.Object(
+      {
+        /** File types of emoji images (png, gif, jpg/jpeg, webp); compared lower-case without a leading dot; empty means the default. */
+        emoji_allowed_file_types: T.Array(T.String(), { default: ['gif', 'jpg', 'jpeg', 'png'] }),
+        /** Largest emoji image in bytes (decoded); upstream had no limit. */
+        emoji_max_size: T.Integer({ minimum: 1, default: 512 * 1024 }),
+        /** Most custom emojis the server holds; upstream had no limit. */
+        emoji_max_count: T.Integer({ minimum: 0, default: 500 }),
+      },
+      Open,
+    ),
     websocket: T.Object(
       {
         host: T.String({ default: '127.0.0.1' }),

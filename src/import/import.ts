@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { attachmentIds } from '../attachments/message.ts'
 import { AttachmentFiles } from '../attachments/files.ts'
 import { importAttachments, parseAttachments } from './attachments.ts'
+import { importEmojis, parseEmojiIndex, type EmojiImportTarget } from './emojis.ts'
 import type { ChannelRecord, MessageRecord, PollRecord, RoleRecord, Store, Target, UserRecord } from '../store/types.ts'
 import {
   InvalidFile,
@@ -16,6 +17,7 @@ import {
   parseUnreads,
   parseUsers,
   parseVotes,
+  parseWebhooks,
   type UpstreamChannel,
   type UpstreamMessage,
   type UpstreamPoll,
@@ -23,6 +25,7 @@ import {
   type UpstreamThread,
   type UpstreamUser,
 } from './upstream.ts'
+import { importWebhooks } from './webhooks.ts'
 import { importVapid, parsePushSubscriptions, type VapidImport } from './push.ts'
 
 /**
@@ -37,6 +40,8 @@ import { importVapid, parsePushSubscriptions, type VapidImport } from './push.ts
  *   mergeOrder), so a fresh database ends up in upstream's order;
  * - a message is skipped when its ID exists; new ones keep ID, timestamp, reply, reactions,
  *   pin and edit flag, and are appended to their channel's history.
+ * - an emoji is skipped when its ID exists; new ones keep ID, name and file extension, each
+ *   checked as an upload is (src/import/emojis.ts).
  * Message authors, reply authors and reactors that are seed usernames (or any known username
  * that is not a user ID) become that user's ID; anything else (`originChats`…) is kept as is.
  */
@@ -60,6 +65,9 @@ export interface ImportReport {
   unreads: ImportCounts
   /** Uploaded files (attachments.json and the attachments/ folder). */
   attachments: ImportCounts
+  /** Custom emojis with their images (serverEmojis.json, serverEmojis/). */
+  emojis: ImportCounts
+  webhooks: ImportCounts
   /** Web Push subscriptions (they need upstream's VAPID key, see importVapid). */
   push: ImportCounts
   /** Malformed files, skipped as a whole. */
@@ -73,6 +81,8 @@ export interface ImportOptions {
   defaultRoles?: string[]
   /** Where attachment files go (`<data folder>/attachments`); without it attachments are not imported. */
   attachmentsDir?: string
+  /** Where emojis go; without it serverEmojis.json is left out (and named in the notes). */
+  emojis?: EmojiImportTarget
   /** The data folder, where upstream's VAPID keys go; without it keys and subscriptions are left out. */
   dataDir?: string
 }
@@ -81,8 +91,6 @@ export class ImportError extends Error {}
 
 /** Upstream files this importer does not read yet; named in the report when present. */
 const UNSUPPORTED = [
-  'webhooks.json',
-  'serverEmojis.json',
   'modlog.json',
 ]
 
@@ -106,6 +114,8 @@ export async function importUpstream(store: Store, upstream: string, options: Im
     votes: { imported: 0, skipped: 0 },
     unreads: { imported: 0, skipped: 0 },
     attachments: { imported: 0, skipped: 0 },
+    emojis: { imported: 0, skipped: 0 },
+    webhooks: { imported: 0, skipped: 0 },
     push: { imported: 0, skipped: 0 },
     invalid: [],
     notes: [],
@@ -203,6 +213,15 @@ export async function importUpstream(store: Store, upstream: string, options: Im
   }
   // Links only to attachments that exist here (the store ignores the others); a second run adds nothing.
   for (const { attachmentId, messageId } of listed) await store.attachments.reference([attachmentId], messageId)
+  const emojiIndex = await read(join(folder, 'serverEmojis.json'), parseEmojiIndex)
+  if (emojiIndex && options.emojis) {
+    const { imported, skipped, invalid, notes } = await importEmojis(folder, emojiIndex, options.emojis)
+    report.emojis = { imported, skipped }
+    report.invalid.push(...invalid)
+    report.notes.push(...notes)
+  } else if (emojiIndex) report.notes.push('serverEmojis.json: not imported (no emoji folder given)')
+  const webhooks = await read(join(folder, 'webhooks.json'), parseWebhooks)
+  if (webhooks) report.webhooks = await importWebhooks(store, webhooks, resolveUser, report.notes)
   if (options.dataDir) await importPush(store, report, [folder, upstream], options.dataDir, read, resolveUser)
 
   const unsupported = UNSUPPORTED.filter((name) => existsSync(join(folder, name)))

@@ -254,3 +254,25 @@ export function parseUnreads(text: string): Array<{ userId: string; key: string;
     Object.entries(check(more.positions, value, `/${userId}`)).map(([key, messageId]) => ({ userId, key, messageId })),
   )
 }
+
+const Webhook = T.Object(
+  {
+    channel: T.String({ minLength: 1 }),
+    name: T.String(),
+    token: T.String({ minLength: 1 }),
+    created_by: T.Optional(T.String()),
+    created_at: T.Optional(T.Number()),
+    avatar: T.Optional(T.Unknown()),
+  },
+  Open,
+)
+const webhookChecker = TypeCompiler.Compile(Webhook)
+
+export type UpstreamWebhook = Static<typeof Webhook> & { id: string }
+
+/** webhooks.json: an object keyed by webhook ID (data.md §10), each with its plain token. */
+export function parseWebhooks(text: string): UpstreamWebhook[] {
+  const raw = parseJson(text, '')
+  if (!isObject(raw)) throw new InvalidFile('expected an object keyed by webhook ID')
+  return Object.entries(raw).map(([id, value]) => ({ ...check(webhookChecker, value, `/${id}`), id }))
+}

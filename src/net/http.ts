@@ -1,8 +1,11 @@
 import { handleAttachments, type AttachmentHttpDeps } from '../attachments/http.ts'
 import type { Config } from '../config/schema.ts'
+import type { EmojiCatalog } from '../emojis/catalog.ts'
+import { serveEmoji } from '../emojis/http.ts'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts'
 import type { ServerMetrics } from '../metrics/server-metrics.ts'
 import type { Store } from '../store/types.ts'
+import type { WebhookEndpoint } from '../webhooks/http.ts'
 import type { Hub } from './hub.ts'
 import { LANDING_PAGE_CSP, landingPage, websocketAddress } from './landing-page.ts'
 import type { ServerAssets } from './server-assets.ts'
@@ -15,6 +18,8 @@ export interface HttpDeps {
   assets: ServerAssets
   metrics: ServerMetrics
   attachments: AttachmentHttpDeps
+  emojis: EmojiCatalog
+  webhooks: WebhookEndpoint
 }
 
 /** On every HTTP response, errors included (http.md). */
@@ -32,9 +37,11 @@ export const textResponse = (body: string, status: number) =>
   new Response(body, { status, headers: { ...CORS, 'Content-Type': 'text/plain; charset=utf-8' } })
 
 const ASSETS_PREFIX = '/server-assets/'
+const EMOJIS_PREFIX = '/emojis/'
 
 /** The plain HTTP routes served next to the WebSocket (http.md), plus health, metrics and a landing page. */
-export async function handleHttp(request: Request, deps: HttpDeps): Promise<Response> {
+/** `address` is the client's (behind a trusted proxy, the forwarded one). */
+export async function handleHttp(request: Request, deps: HttpDeps, address: string): Promise<Response> {
   const { store, hub, assets, metrics } = deps
   const config = deps.config()
   const url = new URL(request.url)
@@ -44,8 +51,10 @@ export async function handleHttp(request: Request, deps: HttpDeps): Promise<Resp
     return jsonResponse(await serverCard(config, store, hub, assets), 200, 2)
   }
   if (pathname.startsWith('/attachments/')) return handleAttachments(request, pathname, deps.attachments)
+  if (request.method === 'POST' && (pathname === '/webhooks' || pathname.startsWith('/webhooks/'))) return deps.webhooks.handle(request, address)
   if (request.method !== 'GET' && request.method !== 'HEAD') return jsonResponse({ error: 'Method not allowed' }, 405)
   if (pathname.startsWith(ASSETS_PREFIX)) return serverAsset(assets.file(config, pathname.slice(ASSETS_PREFIX.length)))
+  if (pathname.startsWith(EMOJIS_PREFIX)) return serveEmoji(deps.emojis, config, pathname.slice(EMOJIS_PREFIX.length))
   if (pathname === '/health') return health(store, hub, metrics)
   if (pathname === '/metrics' && config.metrics.enabled) {
     return new Response(metrics.render(), { headers: { ...CORS, 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' } })

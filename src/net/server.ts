@@ -41,7 +41,7 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
         if (server.upgrade(request, { data: { ...newSession(address), device: deviceOf(request, peer, deps.config().security.trust_proxy), server } as Session })) return undefined
         return jsonResponse({ error: 'WebSocket upgrade failed' }, 400)
       }
-      return handleHttp(request, deps)
+      return handleHttp(request, deps, address)
     },
     websocket: {
       maxPayloadLength: ws.max_payload,

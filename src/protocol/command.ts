@@ -18,6 +18,7 @@ import type { SlashRegistry } from '../slash/registry.ts'
 import type { VoiceRooms } from '../voice/rooms.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
 import type { Audit } from '../audit/modlog.ts'
+import type { EmojiCatalog } from '../emojis/catalog.ts'
 import type { LiveConfig } from '../config/live.ts'
 import type { Packet } from './errors.ts'
 
@@ -65,6 +66,8 @@ export interface Services {
   attachments: AttachmentService
   /** Asked for an extra pass after deletions that may have left attachments without messages. */
   attachmentCleanup: AttachmentCleanup
+  /** Custom emoji records and their image files. */
+  emojis: EmojiCatalog
   /** Web Push: the VAPID key, device fingerprints, and the delivery queue. */
   push: PushService
 }
@@ -139,8 +142,11 @@ export interface CommandSpec<S extends TSchema = TSchema> {
    * real work (reactions, pins, status, search, management), which upstream left unlimited.
    */
   throttle?: boolean
-  /** The error `val` when the schema check fails; default names the first bad field. */
-  invalid?: string
+  /**
+   * The error `val` when the schema check fails; default names the first bad field. A function
+   * gets that default text (`Invalid emoji_add command scheme: <detail>`).
+   */
+  invalid?: string | ((detail: string) => string)
   /** Input rules beyond types (required-ness, lengths), in the order the spec checks them. */
   validate?(ctx: Context, packet: Static<S>): void | Promise<void>
   run(ctx: UserContext, packet: Static<S>): Effects | Promise<Effects>

@@ -164,8 +164,8 @@ export class Router {
 
   private checkSchema(spec: AnyCommand, check: TypeCheck<TSchema>, packet: Packet) {
     if (check.Check(packet)) return
-    const first = check.Errors(packet).First()
-    throw new ProtocolError(spec.invalid ?? describeSchemaError(first), true)
+    const detail = describeSchemaError(check.Errors(packet).First())
+    throw new ProtocolError(typeof spec.invalid === 'function' ? spec.invalid(detail) : (spec.invalid ?? detail), true)
   }
 
   private async checkRequirement(ctx: UserContext, requirement: NonNullable<AnyCommand['requires']>) {

@@ -387,6 +387,75 @@ export interface PingRepo {
   list(query: PingQuery): Promise<{ messages: MessageRecord[]; total: number }>
 }
 
+/** A custom emoji (data.md §8); its image is `<emoji folder>/<fileName>`, `fileName` = `<id>.<ext>`. */
+export interface EmojiRecord {
+  /** Decimal string; never reused, also after the emoji with the highest ID is deleted. */
+  id: string
+  name: string
+  fileName: string
+}
+
+/**
+ * Custom emojis. Names are unique case-insensitively. Writes that come with an image take a
+ * `place` callback that moves the image into place inside the write's transaction: when it
+ * throws, nothing is stored, so a record never names a file that was not put there.
+ */
+export interface EmojiRepo {
+  /** In ID order. */
+  list(): Promise<EmojiRecord[]>
+  get(id: string): Promise<EmojiRecord | undefined>
+  /** Case-insensitive. */
+  getByName(name: string): Promise<EmojiRecord | undefined>
+  getByFileName(fileName: string): Promise<EmojiRecord | undefined>
+  /** A new emoji with the next ID and file `<id>.<extension>`; refused when the name is taken or `maxCount` emojis exist. */
+  insert(name: string, extension: string, maxCount: number, place: (record: EmojiRecord) => void): Promise<EmojiRecord | 'taken' | 'full'>
+  /** A new name and/or a new image (file `<id>.<extension>`); the record before and after. */
+  update(
+    id: string,
+    changes: { name?: string; extension?: string },
+    place: (record: EmojiRecord) => void,
+  ): Promise<{ before: EmojiRecord; after: EmojiRecord } | 'missing' | 'taken'>
+  /** The record removed, if there was one. */
+  delete(id: string): Promise<EmojiRecord | undefined>
+  /** For imports: stores `record` with its own ID unless that ID or its name is taken (false then). */
+  importOne(record: EmojiRecord, place: (record: EmojiRecord) => void): Promise<boolean>
+}
+
+/** A webhook as stored and sent (data.md §10), without its token: only the token's digest is kept. */
+export interface WebhookRecord {
+  id: string
+  channel: string
+  name: string
+  /** User ID of the creator. */
+  created_by: string
+  created_at: number
+  /** Any JSON value a manager set (upstream stores it as given); null when unset. */
+  avatar: unknown
+}
+
+/**
+ * Webhooks, found for a post by the digest of their token (`tokenHash`: SHA-256, hex). A channel
+ * rename moves its webhooks; deleting the channel deletes them.
+ */
+export interface WebhookRepo {
+  get(id: string): Promise<WebhookRecord | undefined>
+  /** In creation order; only those of `channel` when given. */
+  list(channel?: string): Promise<WebhookRecord[]>
+  /** False when the channel no longer exists. */
+  insert(webhook: WebhookRecord, tokenHash: string): Promise<boolean>
+  update(id: string, patch: Partial<Pick<WebhookRecord, 'name' | 'avatar'>>): Promise<WebhookRecord | undefined>
+  /** Replaces the token: the old one stops working at once. */
+  setTokenHash(id: string, tokenHash: string): Promise<WebhookRecord | undefined>
+  delete(id: string): Promise<boolean>
+  /** The webhook whose token has this digest, with the digest as stored (for a constant-time comparison). */
+  findByTokenHash(tokenHash: string): Promise<{ webhook: WebhookRecord; tokenHash: string } | undefined>
+  /**
+   * Stores webhooks of another server as they are, skipping IDs and token digests already stored
+   * and webhooks of unknown channels; returns how many were new.
+   */
+  importMany(webhooks: Array<{ webhook: WebhookRecord; tokenHash: string }>): Promise<number>
+}
+
 /** A browser's Web Push subscription (data.md §13); `last_used` in Unix seconds. */
 export interface PushSubscriptionRecord {
   user_id: string
@@ -431,6 +500,8 @@ export interface Store {
   pings: PingRepo
   modlog: ModlogRepo
   attachments: AttachmentRepo
+  emojis: EmojiRepo
+  webhooks: WebhookRepo
   push: PushRepo
   /** Writes a consistent copy of the whole database to `path` while others keep using it. */
   backup(path: string): Promise<void>

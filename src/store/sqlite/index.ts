@@ -3,6 +3,7 @@ import type { Store } from '../types.ts'
 import { SqliteAttachments } from './attachments.ts'
 import { SqliteChannels } from './channels.ts'
 import type { CommitObserver } from './group-commit.ts'
+import { SqliteEmojis } from './emojis.ts'
 import { SqliteMessages } from './messages.ts'
 import { SqliteModlog } from './modlog.ts'
 import { openDatabase, type Synchronous } from './open.ts'
@@ -15,6 +16,7 @@ import { SqliteUnreads } from './unreads.ts'
 import { upgrade, type UpgradeLog } from './upgrade.ts'
 import { SqliteUsers } from './users.ts'
 import { vacuumInto } from './vacuum-into.ts'
+import { SqliteWebhooks } from './webhooks.ts'
 
 export const DATABASE_FILE = 'originchats.db'
 
@@ -51,6 +53,8 @@ export function createSqliteStore(path: string, synchronous: Synchronous = 'norm
     pings: new SqlitePings(db),
     modlog: new SqliteModlog(db),
     attachments: new SqliteAttachments(db),
+    emojis: new SqliteEmojis(db),
+    webhooks: new SqliteWebhooks(db),
     push: new SqlitePush(db),
     async backup(target: string) {
       // Acknowledged messages still waiting for their group commit belong in the copy.

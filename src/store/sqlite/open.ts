@@ -11,7 +11,7 @@ export type Synchronous = 'normal' | 'full'
 export function openDatabase(path: string, synchronous: Synchronous = 'normal'): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const db = new Database(path, { create: true, strict: true })
-  // First, so that even the journal-mode switch waits out another process's brief lock.
+  // First: switching to WAL needs a lock that another process (a backup, an import) may hold.
   db.run('PRAGMA busy_timeout = 5000')
   db.run('PRAGMA journal_mode = WAL')
   db.run(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)

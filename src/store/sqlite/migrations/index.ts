@@ -6,6 +6,8 @@ import threads from './004-threads.ts'
 import polls from './005-polls.ts'
 import unreads from './006-unreads.ts'
 import attachments from './007-attachments.ts'
+import emojis from './008-emojis.ts'
+import webhooks from './009-webhooks.ts'
 import push from './010-push.ts'
 
 export interface Migration {
@@ -23,5 +25,7 @@ export const migrations: Migration[] = [
   { version: 5, name: 'polls', up: polls },
   { version: 6, name: 'unreads', up: unreads },
   { version: 7, name: 'attachments', up: attachments },
+  { version: 8, name: 'emojis', up: emojis },
+  { version: 9, name: 'webhooks', up: webhooks },
   { version: 10, name: 'push', up: push },
 ]
