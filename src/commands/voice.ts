@@ -60,12 +60,12 @@ export const voiceJoin = defineCommand({
     // A socket that closed meanwhile has had its leave hook run: joining now would never end.
     if (!ctx.hub.sockets.has(ctx.session)) fail('Connection closed')
     const voice = ctx.services.voice
-    const announce = voice.join(ctx.session, ctx.user, channel.name, peer)
+    voice.join(ctx.session, ctx.user, channel.name, peer)
     const participants = voice
       .participants(channel.name)
       .filter((other) => other.userId !== ctx.user.id)
       .map(({ username, peerId, muted }) => ({ username, peer_id: peerId, muted }))
-    return { announce, reply: { cmd: 'voice_join', channel: channel.name, participants } }
+    return { reply: { cmd: 'voice_join', channel: channel.name, participants } }
   },
 })
 

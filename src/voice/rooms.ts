@@ -26,7 +26,8 @@ export interface Participant {
  * participants topic, with peer IDs; every other socket that may view the channel through its
  * viewers topic, without them. A connection is subscribed to at most one of the two, so nobody
  * gets a packet twice. Both topics follow the change at once; the packets these methods return
- * are published later (as command effects) or at once (`publish`, outside commands).
+ * are published later (as command effects); joins, and leaves outside commands, are announced
+ * at once.
  */
 export class VoiceRooms implements VoiceState {
   private readonly rooms = new Map<string, Map<string, Participant>>()
@@ -50,18 +51,26 @@ export class VoiceRooms implements VoiceState {
     return this.participants(channel).map(({ username, muted }) => ({ username, muted }))
   }
 
-  /** Ends whatever call the user was in (on any connection), then joins `channel`: left packets first, then joined. */
-  join(session: Session, user: { id: string; username: string }, channel: string, peerId: string): Broadcast[] {
+  /**
+   * Ends whatever call the user was in (on any connection), then joins `channel`, announced at
+   * once: left packets first, then joined. The joining connection hears its own join as a viewer
+   * does, without its peer ID: the web client calls every peer ID a `voice_user_joined` names,
+   * its own included, and PeerJS closes such a self-call, which the client retries. So the
+   * packet goes out while that connection is still among the viewers; then it moves over.
+   */
+  join(session: Session, user: { id: string; username: string }, channel: string, peerId: string) {
     const previous = this.byUser.get(user.id)
-    const packets = previous ? this.leave(previous) : []
+    if (previous) this.end(previous)
     const participant: Participant = { channel, userId: user.id, username: user.username, peerId, muted: false, session }
     let room = this.rooms.get(channel)
     if (!room) this.rooms.set(channel, (room = new Map()))
     room.set(user.id, participant)
     this.byUser.set(user.id, participant)
+    for (const { topic, packet } of this.toVoiceViewers(channel, { cmd: 'voice_user_joined', channel, user: userView(participant) })) {
+      this.bus.publish(topic, packet)
+    }
     this.bus.unsubscribe(session, topics.voiceViewers(channel))
     this.bus.subscribe(session, topics.voiceParticipants(channel))
-    return [...packets, ...this.toVoiceViewers(channel, { cmd: 'voice_user_joined', channel, user: userView(participant) })]
   }
 
   /** The left packet is addressed while the leaver is still in the call, so even the last one to leave is announced. */

@@ -37,7 +37,8 @@ test.concurrent('joining: participants get peer IDs, viewers do not, those who c
   expect(reply).toEqual({ cmd: 'voice_join', channel: 'lounge', participants: [] })
   // The broadcast went out before the reply, so it is already waiting.
   expect(alice.inbox.map((p) => p.cmd)).toContain('voice_user_joined')
-  expect(await alice.next('voice_user_joined')).toEqual(joined('lounge', { id: aliceId, username: 'alice', muted: false, peer_id: 'peer-a' }))
+  // The joiner hears its own join as the viewers do: the web client would call a peer ID it is told of, its own included.
+  expect(await alice.next('voice_user_joined')).toEqual(joined('lounge', { id: aliceId, username: 'alice', muted: false }))
   expect(await bob.next('voice_user_joined')).toEqual(joined('lounge', { id: aliceId, username: 'alice', muted: false }))
   expect(await carol.next('voice_user_joined')).toEqual(joined('lounge', { id: aliceId, username: 'alice', muted: false }))
 
@@ -46,7 +47,7 @@ test.concurrent('joining: participants get peer IDs, viewers do not, those who c
   })
   const bobFull = { id: bobId, username: 'bob', muted: false, peer_id: 'peer-b' }
   expect(await alice.next('voice_user_joined')).toEqual(joined('lounge', bobFull))
-  expect(await bob.next('voice_user_joined')).toEqual(joined('lounge', bobFull))
+  expect(await bob.next('voice_user_joined')).toEqual(joined('lounge', { id: bobId, username: 'bob', muted: false }))
   expect(await carol.next('voice_user_joined')).toEqual(joined('lounge', { id: bobId, username: 'bob', muted: false }))
 
   expect(await bob.request({ cmd: 'voice_mute' })).toEqual({ cmd: 'voice_mute', channel: 'lounge', muted: true })
@@ -115,8 +116,8 @@ test.concurrent('switching channels leaves the old one first, then joins the new
 
   expect(await alice.request({ cmd: 'voice_join', channel: 'den', peer_id: 'peer-a2' })).toEqual({ cmd: 'voice_join', channel: 'den', participants: [] })
   const viewer = { id: aliceId, username: 'alice', muted: false }
-  // bob is in lounge's call, not den's: a viewer there.
-  for (const [client, user] of [[alice, { ...viewer, peer_id: 'peer-a2' }], [bob, viewer], [carol, viewer]] as const) {
+  // bob is in lounge's call, not den's: a viewer there; alice hears her own join as a viewer too.
+  for (const [client, user] of [[alice, viewer], [bob, viewer], [carol, viewer]] as const) {
     expect(await client.next('voice_user_joined')).toEqual(joined('den', user))
     // Same socket, so the left packet sent first is already here.
     expect(client.inbox.filter((p) => p.cmd.startsWith('voice_user_'))).toEqual([left('lounge', 'alice')])
@@ -265,4 +266,28 @@ test.concurrent('joining and muting count against the action limiter', async () 
   expect(limited.cmd).toBe('rate_limit')
   // The refused unmute changed nothing: alice is still muted for everyone.
   expect((await bob.request({ cmd: 'voice_state', channel: 'lounge' })).participants[0].muted).toBe(true)
+})
+
+test.concurrent('no voice packet tells a connection its own peer ID, which the web client would call', async () => {
+  await using server = await voiceServer()
+  const { alice, bob } = server
+  await alice.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-a' })
+  await bob.next('voice_user_joined')
+  bob.drain()
+  alice.drain()
+
+  expect(await bob.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-b' })).toEqual({
+    cmd: 'voice_join', channel: 'lounge', participants: [{ username: 'alice', peer_id: 'peer-a', muted: false }],
+  })
+  expect((await alice.next('voice_user_joined')).user.peer_id).toBe('peer-b')
+  // Joining the same call again (a reconnecting client does) leaves it first, then joins.
+  expect((await bob.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-b2' })).participants).toEqual([
+    { username: 'alice', peer_id: 'peer-a', muted: false },
+  ])
+  expect((await alice.next('voice_user_joined', (p) => p.user.peer_id === 'peer-b2')).user.username).toBe('bob')
+  const joins = bob.inbox.filter((p) => p.cmd === 'voice_user_joined')
+  expect(joins.map((p) => p.user)).toEqual([
+    { id: await idOf(server, 'bob'), username: 'bob', muted: false },
+    { id: await idOf(server, 'bob'), username: 'bob', muted: false },
+  ])
 })

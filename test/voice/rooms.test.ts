@@ -6,12 +6,14 @@ import type { Packet } from '../../src/protocol/errors.ts'
 import type { ChannelRecord } from '../../src/store/types.ts'
 import { VoiceRooms } from '../../src/voice/rooms.ts'
 
-/** Records subscriptions per session and what was published where. */
+/** Records subscriptions per session, what was published where, and who was on the topic then. */
 class FakeBus implements Bus {
   readonly subscribed = new Map<Session, Set<string>>()
   readonly published: Array<{ topic: string; packet: Packet }> = []
+  readonly audiences: Session[][] = []
   publish(topic: string, packet: Packet) {
     this.published.push({ topic, packet })
+    this.audiences.push([...this.subscribed].filter(([, topics]) => topics.has(topic)).map(([session]) => session))
     return JSON.stringify(packet)
   }
   subscribe(session: Session, topic: string) {
@@ -52,10 +54,11 @@ test('a connection is in exactly one of a channel’s two audiences, and follows
 })
 
 test('joined and updated packets carry the peer ID for participants only', () => {
-  const rooms = new VoiceRooms(new FakeBus())
+  const bus = new FakeBus()
+  const rooms = new VoiceRooms(bus)
   const bob = session('bob')
-  const packets = rooms.join(bob, { id: 'bob', username: 'bob' }, 'lounge', 'peer-b')
-  expect(packets).toEqual([
+  rooms.join(bob, { id: 'bob', username: 'bob' }, 'lounge', 'peer-b')
+  expect(bus.published).toEqual([
     { topic: topics.voiceParticipants('lounge'), packet: { cmd: 'voice_user_joined', channel: 'lounge', user: { id: 'bob', username: 'bob', muted: false, peer_id: 'peer-b' } } },
     { topic: topics.voiceViewers('lounge'), packet: { cmd: 'voice_user_joined', channel: 'lounge', user: { id: 'bob', username: 'bob', muted: false } } },
   ])
@@ -72,6 +75,7 @@ test('losing view ends the call at once, announced while the leaver still hears 
   const carol = session('carol')
   rooms.accessChanged(carol, [voiceChannel('lounge')])
   rooms.join(carol, { id: 'carol', username: 'carol' }, 'lounge', 'peer-c')
+  bus.published.length = 0
   rooms.accessChanged(carol, [])
   expect(bus.published).toEqual([
     { topic: topics.voiceParticipants('lounge'), packet: { cmd: 'voice_user_left', channel: 'lounge', username: 'carol' } },
@@ -91,4 +95,23 @@ test('only the connection that joined ends the call by closing', () => {
   expect(rooms.of(second)).toBeUndefined()
   rooms.closed(first)
   expect(rooms.summary('lounge')).toEqual([])
+})
+
+test('the joining connection hears its own join among the viewers, without its peer ID', () => {
+  const bus = new FakeBus()
+  const rooms = new VoiceRooms(bus)
+  const alice = session('alice')
+  const bob = session('bob')
+  for (const who of [alice, bob]) rooms.accessChanged(who, [voiceChannel('lounge')])
+  rooms.join(alice, { id: 'alice', username: 'alice' }, 'lounge', 'peer-a')
+  bus.published.length = 0
+  bus.audiences.length = 0
+  rooms.join(bob, { id: 'bob', username: 'bob' }, 'lounge', 'peer-b')
+  // The web client calls every peer ID it is told of: told its own, it would call itself.
+  expect(bus.published.map((p) => p.packet.user)).toEqual([
+    { id: 'bob', username: 'bob', muted: false, peer_id: 'peer-b' },
+    { id: 'bob', username: 'bob', muted: false },
+  ])
+  expect(bus.audiences).toEqual([[alice], [bob]])
+  expect(bus.topicsOf(bob)).toEqual([topics.voiceParticipants('lounge')])
 })
