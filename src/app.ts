@@ -14,6 +14,8 @@ import { MemoryRateLimiter } from './auth/rate-limit.ts'
 import { HttpRoturClient } from './auth/rotur.ts'
 import { BackupSchedule } from './backup/backup.ts'
 import { LocalBus } from './bus/local.ts'
+import type { Cluster } from './cluster/index.ts'
+import { clusterSettings } from './cluster/settings.ts'
 import { allCommands } from './commands/index.ts'
 import { LiveConfig } from './config/live.ts'
 import type { Config } from './config/schema.ts'
@@ -52,6 +54,8 @@ export interface AppOptions {
   /** Overrides `websocket.port` (0 = any free port). */
   port?: number
   log?: Logger
+  /** Cluster mode, connected by `startApp` when `cluster.redis_url` is set. */
+  cluster?: Cluster
 }
 
 export interface App {
@@ -61,6 +65,7 @@ export interface App {
   hub: Hub
   settings: LiveConfig
   plugins: PluginManager
+  cluster?: Cluster
   /** Closes every socket with 1001, lets in-flight commands finish, then closes the database. */
   stop(): Promise<void>
 }
@@ -97,9 +102,11 @@ export function createApp(options: AppOptions): App {
     lock?.release()
     throw error
   }
-  const bus = new LocalBus((frames) => metrics.delivered(frames))
-  const hub = new Hub(bus, store)
-  const presence = new Presence(hub, bus, log)
+  const localBus = new LocalBus((frames) => metrics.delivered(frames))
+  const cluster = options.cluster
+  const bus = cluster ? cluster.bus(localBus) : localBus
+  const hub = new Hub(bus, store, cluster?.roster)
+  const presence = new Presence(hub, bus, log, cluster?.roster)
   // Calls end when the joining connection closes (first of the README §2.7 announcements) or loses the channel.
   const voice = new VoiceRooms(bus)
   presence.onLeave((session) => voice.closed(session))
@@ -172,6 +179,7 @@ export function createApp(options: AppOptions): App {
     },
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
     notify: (job) => push.notify(job),
+    peers: cluster?.peers,
   })
   const capabilities = capabilityNames(router.commandNames(), config())
   const attachmentHttp = {
@@ -186,7 +194,7 @@ export function createApp(options: AppOptions): App {
   // Webhook posts count per webhook, with the message limiter's settings.
   const webhooks = new WebhookEndpoint({ config, store, bus, log, limiter: new MemoryRateLimiter(() => config().rate_limiting) })
   const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp, emojis, webhooks }
-  const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
+  const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, localBus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.
   settings.onChange((next, previous) => {
@@ -230,6 +238,9 @@ export function createApp(options: AppOptions): App {
   background.push(plugins)
   void plugins.start()
   plugins.emit('server_start', null, {})
+  // A store that caches (the shared-database driver) drops what another node changed.
+  const cachingStore = store as Store & { invalidate?(scope: string): void }
+  void cluster?.start({ hub, invalidate: (scope) => cachingStore.invalidate?.(scope) }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>
@@ -239,10 +250,37 @@ export function createApp(options: AppOptions): App {
       for (const session of sessions) session.ws.close(CloseCode.goingAway, 'Server shutting down')
       await Promise.all(sessions.map((session) => session.frames.started.then(() => session.answered)))
       await listener.stop(true)
+      await cluster?.stop()
       store.close()
       lock?.release()
       log.info('originchats stopped')
     })())
 
-  return { port: server.port!, url: `${tls ? 'wss' : 'ws'}://${server.hostname}:${server.port}/`, store, hub, settings, plugins, stop }
+  return { port: server.port!, url: `${tls ? 'wss' : 'ws'}://${server.hostname}:${server.port}/`, store, hub, settings, plugins, cluster, stop }
+}
+
+/**
+ * createApp, joined to the cluster when `cluster.redis_url` (or ORIGINCHATS_REDIS_URL) is set.
+ * Alone, nothing of Redis is even loaded.
+ */
+export async function startApp(options: AppOptions): Promise<App> {
+  const settings = clusterSettings(options.config)
+  if (!settings || options.cluster) return createApp(options)
+  const log = options.log ?? createLogger(() => options.config.logging)
+  const { Cluster } = await import('./cluster/index.ts')
+  const cluster = await Cluster.connect(settings, log)
+  let app: App
+  try {
+    app = createApp({ ...options, log, cluster })
+  } catch (error) {
+    await cluster.abandon()
+    throw error
+  }
+  try {
+    await cluster.ready
+  } catch (error) {
+    await app.stop()
+    throw error
+  }
+  return app
 }

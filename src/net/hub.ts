@@ -1,5 +1,6 @@
 import { channelAllows } from '../auth/permissions.ts'
 import type { Bus } from '../bus/types.ts'
+import type { Roster } from '../cluster/types.ts'
 import type { Packet } from '../protocol/errors.ts'
 import type { ChannelRecord, Store } from '../store/types.ts'
 import type { Session, SessionUser } from './session.ts'
@@ -10,6 +11,8 @@ export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   policy: 1008,
+  /** Cluster mode: this node missed broadcasts (docs/cluster.md, Faults); the client should reconnect and reload. */
+  resync: 4000,
 } as const
 
 /**
@@ -26,6 +29,8 @@ export class Hub {
   constructor(
     private readonly bus: Bus,
     private readonly store: Store,
+    /** Cluster mode: who is online on the other nodes too. */
+    private readonly roster?: Roster,
   ) {}
 
   connectionsFrom(address: string) {
@@ -76,10 +81,17 @@ export class Hub {
     return [...(this.byUser.get(userId) ?? [])]
   }
 
+  /** On any node. */
   isOnline(userId: string) {
-    return this.byUser.has(userId)
+    return this.byUser.has(userId) || (this.roster?.has(userId) ?? false)
   }
 
+  /** Users with a connection on any node (this node's alone, outside a cluster). */
+  onlineAnywhere(): string[] {
+    return this.roster ? [...new Set([...this.byUser.keys(), ...this.roster.userIds()])] : this.onlineUserIds()
+  }
+
+  /** Users with a connection on this node. */
   onlineUserIds(): string[] {
     return [...this.byUser.keys()]
   }

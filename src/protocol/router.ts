@@ -1,6 +1,7 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { TSchema } from '@sinclair/typebox'
 import type { Bus } from '../bus/types.ts'
+import type { Peers } from '../cluster/types.ts'
 import { logAction, record } from '../audit/modlog.ts'
 import { hasPermission, isBanned } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
@@ -37,6 +38,8 @@ export interface RouterDeps {
   voice?: VoiceState
   /** Queues a message's Web Push notifications (Effects.push). */
   notify?(job: NonNullable<Effects['push']>): void
+  /** Cluster mode: the other nodes, told of disconnects and access changes. */
+  peers?: Peers
   /** Hears when a frame's answers are sent: its command if known, and the time since it started. */
   answered?(cmd: string | undefined, seconds: number): void
 }
@@ -224,9 +227,12 @@ export class Router {
       if (first) hub.send(first, packet)
     }
     for (const { session, packet } of effects.toSession ?? []) hub.send(session, packet)
-    if (effects.channelsChanged) await this.pushChannelLists(hub.onlineUserIds())
+    if (effects.channelsChanged) await this.pushChannelLists(hub.onlineAnywhere(), 'all')
     else if (effects.refreshAccess) await this.pushChannelLists(effects.refreshAccess)
-    for (const { userId, packet } of effects.disconnect ?? []) hub.disconnectUser(userId, packet)
+    for (const { userId, packet } of effects.disconnect ?? []) {
+      this.deps.peers?.disconnectUser(userId, packet)
+      hub.disconnectUser(userId, packet)
+    }
     if (by.actor) {
       for (const audit of effects.audit ?? []) {
         logAction(this.deps.log, by.actor, audit)
@@ -242,8 +248,10 @@ export class Router {
    * and send each their own `channels_get`, so a channel they gained or lost shows at once
    * (upstream left other clients' lists stale, commands.md §5.0).
    */
-  private async pushChannelLists(userIds: string[]) {
+  private async pushChannelLists(userIds: string[], everyone?: 'all') {
     const { hub, bus, store } = this.deps
+    // Ahead of the lists on the stream, so each node has resubscribed before its clients read them.
+    this.deps.peers?.refreshUsers(everyone ?? userIds)
     await hub.refreshUsers(userIds)
     for (const userId of userIds) {
       const user = await store.users.get(userId)

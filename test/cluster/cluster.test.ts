@@ -1,0 +1,129 @@
+import { describe, expect, test } from 'bun:test'
+import { CloseCode } from '../../src/net/hub.ts'
+import type { Packet, TestClient } from '../helpers/client.ts'
+import { redisUnavailable, startCluster } from '../helpers/cluster.ts'
+
+const unavailable = await redisUnavailable()
+
+const connected = (username: string) => (p: Packet) => p.user?.username === username
+const count = (client: TestClient, cmd: string, where: (p: Packet) => boolean = () => true) => client.inbox.filter((p) => p.cmd === cmd && where(p)).length
+
+/** Everything published before this returns has reached `client`: the stream is one ordered log. */
+async function settled(sender: TestClient, receivers: TestClient[]) {
+  const content = `sentinel-${crypto.randomUUID()}`
+  sender.send({ cmd: 'message_new', channel: 'general', content })
+  for (const receiver of receivers) await receiver.next('message_new', (p) => p.message?.content === content)
+}
+
+describe.skipIf(unavailable !== undefined)('cluster over Redis', () => {
+  test.concurrent('users on two nodes see each other online once, and each other\'s messages, typing and reactions', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('alice', 'bob')
+    const alice = await a.login('alice')
+    const bob = await b.login('bob')
+    expect((await alice.next('user_connect', connected('bob'))).user.username).toBe('bob')
+    // A second session of bob, on the other node: not a new arrival anywhere.
+    const bobAgain = await a.login('bob')
+    await settled(alice, [bob, bobAgain])
+    expect(count(alice, 'user_connect', connected('bob'))).toBe(0)
+    expect(count(bob, 'user_connect', connected('bob'))).toBe(1)
+
+    const online = await bob.request({ cmd: 'users_online' })
+    expect(online.users.map((u: Packet) => u.username).sort()).toEqual(['alice', 'bob'])
+
+    const posted = await alice.post('hello from A')
+    expect((await bob.next('message_new', (p) => p.message.id === posted.id)).message).toEqual(posted)
+
+    bob.send({ cmd: 'typing', channel: 'general' })
+    expect(await alice.next('typing')).toMatchObject({ cmd: 'typing', channel: 'general', user: 'bob' })
+
+    alice.send({ cmd: 'message_react_add', id: posted.id, channel: 'general', emoji: '👋' })
+    expect(await bob.next('message_react_add')).toMatchObject({ id: posted.id, emoji: '👋', from: 'alice' })
+  })
+
+  test.concurrent('the last session to close, on whichever node, is announced gone once', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('alice', 'bob')
+    const alice = await a.login('alice')
+    const bobOnA = await a.login('bob')
+    const bobOnB = await b.login('bob')
+    await bobOnB.close()
+    await settled(alice, [bobOnA])
+    expect(count(alice, 'user_disconnect')).toBe(0)
+    await bobOnA.close()
+    expect(await alice.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'bob' })
+    const carol = await b.login('carol')
+    await settled(carol, [alice])
+    expect(count(alice, 'user_disconnect')).toBe(0)
+    expect((await carol.request({ cmd: 'users_online' })).users.map((u: Packet) => u.username).sort()).toEqual(['alice', 'carol'])
+  })
+
+  test.concurrent('a ban on one node closes the user\'s sockets on the other', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('owner', 'bob')
+    const owner = await a.login('owner')
+    const bob = await b.login('bob')
+    await owner.next('user_connect', connected('bob'))
+    owner.send({ cmd: 'user_ban', user: 'bob' })
+    expect(await bob.next('disconnect')).toMatchObject({ cmd: 'disconnect' })
+    expect((await bob.closed).code).toBe(CloseCode.normal)
+    expect(await owner.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'bob' })
+  })
+
+  test.concurrent('a node that dies without a goodbye has its users announced gone by another', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('alice', 'bob')
+    const alice = await a.login('alice')
+    await b.login('bob')
+    await alice.next('user_connect', connected('bob'))
+    // As SIGKILL would leave it: no heartbeat, no stream reader, bob's session still in Redis.
+    await b.app.cluster!.abandon()
+    expect(await alice.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'bob' })
+    expect((await alice.request({ cmd: 'users_online' })).users.map((u: Packet) => u.username)).toEqual(['alice'])
+  })
+
+  test.concurrent('after its Redis connections are killed a node carries on, missing nothing', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('alice', 'bob')
+    const alice = await a.login('alice')
+    const bob = await b.login('bob')
+    await alice.next('user_connect', connected('bob'))
+    const ids = [...(await cluster.connectionIds(b, 'stream')), ...(await cluster.connectionIds(b, 'command'))]
+    expect(ids).toHaveLength(2)
+    for (const id of ids) await cluster.redis.send('CLIENT', ['KILL', 'ID', id])
+    // Published while B's reader is reconnecting: it resumes from its offset and gets them all.
+    const posted = []
+    for (let i = 0; i < 5; i++) posted.push(await alice.post(`during the blip ${i}`))
+    for (const message of posted) expect((await bob.next('message_new', (p) => p.message.id === message.id)).message).toEqual(message)
+    // B's own publishes reach A after its command connection came back.
+    bob.send({ cmd: 'typing', channel: 'general' })
+    expect(await alice.next('typing')).toMatchObject({ user: 'bob' })
+  })
+
+  test.concurrent('a node whose unread entries were trimmed closes its sockets so clients reload', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('alice', 'bob')
+    const alice = await a.login('alice')
+    const bob = await b.login('bob')
+    await alice.next('user_connect', connected('bob'))
+    const [tailer] = await cluster.connectionIds(b, 'stream')
+    const stream = `${cluster.prefix}bus`
+    // One transaction: B's reader is cut off, entries it never read are added, then trimmed away.
+    await cluster.redis.send('MULTI', [])
+    await cluster.redis.send('CLIENT', ['KILL', 'ID', tailer!])
+    for (let i = 0; i < 3; i++) await cluster.redis.send('XADD', [stream, '*', 'node', 'elsewhere', 'topic', 'users', 'frame', '{"cmd":"lost"}'])
+    await cluster.redis.send('XTRIM', [stream, 'MAXLEN', '0'])
+    await cluster.redis.send('EXEC', [])
+    expect((await bob.closed).code).toBe(CloseCode.resync)
+    // Node A's reader was not cut off, so nothing it had to read was lost: its clients stay.
+    const again = await b.login('bob')
+    await settled(alice, [again])
+    expect(alice.ws.readyState).toBe(WebSocket.OPEN)
+  })
+})
