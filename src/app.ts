@@ -8,9 +8,9 @@ import { AttachmentService } from './attachments/service.ts'
 import { SubscriptionCache } from './attachments/subscriptions.ts'
 import { UploadRate } from './attachments/upload-rate.ts'
 import { prune } from './audit/modlog.ts'
-import { AddressLimiter } from './auth/address-limit.ts'
+import { type AddressCounter, AddressLimiter } from './auth/address-limit.ts'
 import { LoginThrottle } from './auth/login-throttle.ts'
-import { MemoryRateLimiter } from './auth/rate-limit.ts'
+import { MemoryRateLimiter, type RateLimiter, type RateLimitSettings } from './auth/rate-limit.ts'
 import { HttpRoturClient } from './auth/rotur.ts'
 import { BackupSchedule } from './backup/backup.ts'
 import { LocalBus } from './bus/local.ts'
@@ -116,8 +116,12 @@ export function createApp(options: AppOptions): App {
   presence.onLeave((session) => {
     for (const packet of changePackets(slash.connectionClosed(session))) bus.publish(topics.users, packet)
   })
-  const limiter = new MemoryRateLimiter(() => config().rate_limiting)
-  const actions = new MemoryRateLimiter(() => {
+  // Alone in memory; in a cluster in Redis, so a user's budget is the same on every node.
+  const rateLimiter = (name: string, settings: () => RateLimitSettings): RateLimiter => (cluster ? cluster.rateLimiter(name, settings) : new MemoryRateLimiter(settings))
+  const addressCounter = (limit: () => number, windowMs: number, name: string): AddressCounter =>
+    cluster ? cluster.addressCounter(name, limit, windowMs) : new AddressLimiter(limit, windowMs)
+  const limiter = rateLimiter('messages', () => config().rate_limiting)
+  const actions = rateLimiter('actions', () => {
     const { actions_per_minute, actions_burst, actions_cooldown_seconds } = config().security
     return { messages_per_minute: actions_per_minute, burst_limit: actions_burst, cooldown_seconds: actions_cooldown_seconds }
   })
@@ -138,8 +142,8 @@ export function createApp(options: AppOptions): App {
   const push = new PushService({ store, keys: vapid, fingerprintSecret, settings: () => config().push, isOnline: (userId) => hub.isOnline(userId), log })
   const services: Services = {
     rotur,
-    loginThrottle: new LoginThrottle(() => config().security),
-    registrations: new AddressLimiter(() => config().security.registrations_per_hour, 3_600_000),
+    loginThrottle: new LoginThrottle(() => config().security, addressCounter),
+    registrations: addressCounter(() => config().security.registrations_per_hour, 3_600_000, 'registrations'),
     settings,
     assets,
     pollExpiry,
@@ -192,7 +196,7 @@ export function createApp(options: AppOptions): App {
     subscriptions: new SubscriptionCache(rotur, () => config().attachments.subscription_cache_ttl, log),
   }
   // Webhook posts count per webhook, with the message limiter's settings.
-  const webhooks = new WebhookEndpoint({ config, store, bus, log, limiter: new MemoryRateLimiter(() => config().rate_limiting) })
+  const webhooks = new WebhookEndpoint({ config, store, bus, log, limiter: rateLimiter('webhooks', () => config().rate_limiting) })
   const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp, emojis, webhooks }
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, localBus)
   const server = listener.server

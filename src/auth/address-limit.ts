@@ -1,8 +1,14 @@
+/** Counts attempts per key in fixed windows; in memory here, in Redis across nodes (cluster/limits.ts). */
+export interface AddressCounter {
+  retryAfter(address: string): number | Promise<number>
+  record(address: string): void | Promise<void>
+}
+
 /**
  * Fixed-window counters per client address, for what upstream leaves open: registration floods
  * and password guessing. Windows are dropped once they expire so the map stays small.
  */
-export class AddressLimiter {
+export class AddressLimiter implements AddressCounter {
   private readonly windows = new Map<string, { start: number; count: number }>()
 
   constructor(

@@ -1,8 +1,11 @@
+import { type AddressCounter, AddressLimiter } from '../auth/address-limit.ts'
+import { MemoryRateLimiter, type RateLimiter, type RateLimitSettings } from '../auth/rate-limit.ts'
 import { RedisBus } from '../bus/redis/bus.ts'
 import type { LocalBus } from '../bus/local.ts'
 import type { Logger } from '../log.ts'
 import { CloseCode, type Hub } from '../net/hub.ts'
 import { RedisConnection } from './connection.ts'
+import { RedisAddressCounter, RedisRateLimiter } from './limits.ts'
 import { StreamPeers, type ControlEvent } from './peers.ts'
 import { RedisRoster } from './roster.ts'
 import type { ClusterSettings } from './settings.ts'
@@ -53,6 +56,16 @@ export class Cluster {
 
   bus(local: LocalBus): RedisBus {
     return (this.redisBus = new RedisBus(local, this.writer))
+  }
+
+  /** A per-key message limiter shared by every node (named apart: messages, actions, webhooks). */
+  rateLimiter(name: string, settings: () => RateLimitSettings): RateLimiter {
+    return new RedisRateLimiter(this.redis, `${this.settings.prefix}limit:${name}:`, settings, new MemoryRateLimiter(settings), this.log)
+  }
+
+  /** A fixed-window counter per address shared by every node (registrations, failed sign-ins). */
+  addressCounter(name: string, limit: () => number, windowMs: number): AddressCounter {
+    return new RedisAddressCounter(this.redis, `${this.settings.prefix}limit:${name}:`, limit, windowMs, new AddressLimiter(limit, windowMs), this.log)
   }
 
   start(deps: ClusterDeps) {

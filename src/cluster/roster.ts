@@ -65,6 +65,20 @@ for _, node in ipairs(dead) do
 end
 return {fresh, gone}`)
 
+/** KEYS: this node's address hash. ARGV: address, +1 or -1. */
+const COUNT_SOCKET = new Script(`
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return n`)
+
+/** KEYS: nodes zset. ARGV: key prefix, address. Live nodes only: a dead node's sockets are gone. */
+const SUM_SOCKETS = new Script(`
+local total = 0
+for _, node in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  total = total + tonumber(redis.call('HGET', ARGV[1] .. 'conns:' .. node, ARGV[2]) or '0')
+end
+return total`)
+
 /** A node's registration in Redis: its sessions, its heartbeat, and the mirror of who is online anywhere. */
 export class RedisRoster implements Roster {
   private readonly online = new Set<string>()
@@ -135,6 +149,28 @@ export class RedisRoster implements Roster {
     }
   }
 
+  socketOpened(address: string) {
+    this.countSocket(address, 1)
+  }
+
+  socketClosed(address: string) {
+    this.countSocket(address, -1)
+  }
+
+  async connectionsFrom(address: string): Promise<number> {
+    try {
+      return Number(await SUM_SOCKETS.run(this.redis, [this.key('nodes')], [this.settings.prefix, address]))
+    } catch (error) {
+      return this.failed(error, this.hub!.connectionsFrom(address))
+    }
+  }
+
+  private countSocket(address: string, by: 1 | -1) {
+    const write = COUNT_SOCKET.run(this.redis, [this.key(`conns:${this.settings.nodeId}`)], [address, String(by)])
+    this.writes.add(write)
+    void write.catch((error) => this.failed(error, 0)).finally(() => this.writes.delete(write))
+  }
+
   /** A control event from another node. */
   heard(event: { t: string; u?: unknown }) {
     if (typeof event.u !== 'string') return
@@ -163,7 +199,7 @@ export class RedisRoster implements Roster {
   }
 
   /** Without Redis the local answer is the best there is; the sessions are written again once it is back. */
-  private failed(error: unknown, local: boolean) {
+  private failed<T>(error: unknown, local: T): T {
     this.log.warn(`redis presence write failed: ${(error as Error)?.message ?? error}`)
     this.dirty = true
     return local
@@ -213,6 +249,10 @@ export class RedisRoster implements Roster {
       if (held[sid] === undefined) await this.run(JOIN, session)
       this.online.add(session.user!.id)
     }
+    const conns = this.key(`conns:${this.settings.nodeId}`)
+    const counts = [...hub.addressCounts()].flatMap(([address, count]) => [address, String(count)])
+    await this.redis.send('DEL', [conns])
+    if (counts.length > 0) await this.redis.send('HSET', [conns, ...counts])
     this.dirty = false
   }
 

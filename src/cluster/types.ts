@@ -13,6 +13,10 @@ export interface Roster {
   /** Whether the user has a session on any node (a local mirror, no round trip). */
   has(userId: string): boolean
   userIds(): string[]
+  /** Sockets per client address are counted over every node, for `security.max_connections_per_ip`. */
+  socketOpened(address: string): void
+  socketClosed(address: string): void
+  connectionsFrom(address: string): Promise<number>
 }
 
 /**

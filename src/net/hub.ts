@@ -37,9 +37,20 @@ export class Hub {
     return this.perAddress.get(address) ?? 0
   }
 
+  /** Over every node in a cluster; this node's count alone otherwise. */
+  connectionsAnywhere(address: string): number | Promise<number> {
+    return this.roster ? this.roster.connectionsFrom(address) : this.connectionsFrom(address)
+  }
+
+  /** Open sockets per client address on this node. */
+  addressCounts(): Map<string, number> {
+    return new Map(this.perAddress)
+  }
+
   opened(session: Session) {
     this.sockets.add(session)
     this.perAddress.set(session.address, this.connectionsFrom(session.address) + 1)
+    this.roster?.socketOpened(session.address)
     this.bus.subscribe(session, topics.sockets)
   }
 
@@ -63,6 +74,7 @@ export class Hub {
   /** Returns the user whose last connection this was, if any. */
   closed(session: Session): SessionUser | undefined {
     if (!this.sockets.delete(session)) return undefined
+    this.roster?.socketClosed(session.address)
     const left = this.connectionsFrom(session.address) - 1
     if (left > 0) this.perAddress.set(session.address, left)
     else this.perAddress.delete(session.address)

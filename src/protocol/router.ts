@@ -156,12 +156,12 @@ export class Router {
     // Whatever socket it arrives on (one that authenticated while the ban was being applied, too).
     if (isBanned(user.roles)) throw new Banned()
     const userCtx: UserContext = { ...ctx, user }
-    if (spec.throttle) this.consumeAction(userCtx)
-    if (spec.rateLimit === 'first') this.consumeRate(userCtx, spec)
+    if (spec.throttle) await this.consumeAction(userCtx)
+    if (spec.rateLimit === 'first') await this.consumeRate(userCtx, spec)
     if (spec.requires) await this.checkRequirement(userCtx, spec.requires)
     this.checkSchema(spec, check, packet)
     await spec.validate?.(userCtx, packet)
-    if (spec.rateLimit === 'validated') this.consumeRate(userCtx, spec)
+    if (spec.rateLimit === 'validated') await this.consumeRate(userCtx, spec)
     return (spec.run as (ctx: UserContext, p: unknown) => Effects | Promise<Effects>)(userCtx, packet)
   }
 
@@ -184,14 +184,14 @@ export class Router {
   }
 
   /** The limiter answers with a `rate_limit` packet instead of the command's reply. */
-  private consumeRate(ctx: UserContext, spec: AnyCommand) {
+  private async consumeRate(ctx: UserContext, spec: AnyCommand) {
     if (!ctx.config.rate_limiting.enabled) return
-    const decision = ctx.limiter.check(ctx.user.id)
+    const decision = await ctx.limiter.check(ctx.user.id)
     if (!decision.allowed) throw new RateLimited(rateLimitPacket(decision.wait, spec.rateLimitReason ? decision.reason : undefined))
   }
 
-  private consumeAction(ctx: UserContext) {
-    const decision = ctx.actions.check(ctx.user.id)
+  private async consumeAction(ctx: UserContext) {
+    const decision = await ctx.actions.check(ctx.user.id)
     if (!decision.allowed) throw new RateLimited(rateLimitPacket(decision.wait, decision.reason))
   }
 

@@ -1,0 +1,57 @@
+import { describe, expect, test } from 'bun:test'
+import { TestClient } from '../helpers/client.ts'
+import { redisUnavailable, startCluster } from '../helpers/cluster.ts'
+
+const unavailable = await redisUnavailable()
+
+describe.skipIf(unavailable !== undefined)('limits shared over Redis', () => {
+  test.concurrent('the message limit counts a user\'s messages on every node together', async () => {
+    await using cluster = await startCluster(2, { rate_limiting: { enabled: true, messages_per_minute: 3, burst_limit: 100, cooldown_seconds: 1 } })
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('alice')
+    const onA = await a.login('alice')
+    const onB = await b.login('alice')
+    await onA.post('one')
+    await onB.post('two')
+    await onA.post('three')
+    onB.send({ cmd: 'message_new', channel: 'general', content: 'four' })
+    const refused = await onB.next('rate_limit')
+    expect(refused.cmd).toBe('rate_limit')
+    // The wait is what is left of the shared minute, so under 60 s.
+    expect(refused.length).toBeGreaterThan(0)
+    expect(refused.length).toBeLessThanOrEqual(60_000)
+    expect((await onA.request({ cmd: 'rate_limit_status' })).status).toMatchObject({ messages_this_minute: 3, messages_per_minute_limit: 3 })
+  })
+
+  test.concurrent('a timeout set on one node holds on the other, and a reset there lifts it', async () => {
+    await using cluster = await startCluster(2, { rate_limiting: { enabled: true, messages_per_minute: 30, burst_limit: 100, cooldown_seconds: 1 } })
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('owner', 'bob')
+    const owner = await a.login('owner')
+    const bob = await b.login('bob')
+    expect(await owner.request({ cmd: 'user_timeout', user: 'bob', timeout: 120 })).toEqual({ cmd: 'user_timeout', user: 'bob', timeout: 120 })
+    bob.send({ cmd: 'message_new', channel: 'general', content: 'muted?' })
+    expect((await bob.next('rate_limit', (p) => typeof p.reason === 'string' || p.length > 60_000)).length).toBeGreaterThan(60_000)
+    await owner.request({ cmd: 'rate_limit_reset', user: 'bob' })
+    expect((await bob.post('free again')).content).toBe('free again')
+  })
+
+  test.concurrent('registrations and connections per address are counted over every node', async () => {
+    await using cluster = await startCluster(2, { auth_mode: 'cracked', security: { registrations_per_hour: 1, max_connections_per_ip: 3 } })
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    const first = await TestClient.connect(a.app.url)
+    first.send({ cmd: 'register', username: 'one', password: 'password123' })
+    await first.next('ready')
+    const second = await TestClient.connect(b.app.url)
+    second.send({ cmd: 'register', username: 'two', password: 'password123' })
+    expect((await second.next('auth_error')).val).toMatch(/^Too many attempts\. Try again in \d+ seconds$/)
+    const third = await TestClient.connect(b.app.url)
+    // One from A and two from B: the address is at its limit of 3 on either node.
+    expect(TestClient.connect(a.app.url)).rejects.toThrow('cannot connect')
+    await third.close()
+    await second.close()
+    const again = await TestClient.connect(a.app.url)
+    expect(again.handshake.cmd).toBe('handshake')
+    for (const client of [first, again]) await client.close()
+  })
+})
