@@ -73,6 +73,27 @@ describe.skipIf(unavailable !== undefined)('cluster over Redis', () => {
     expect(await owner.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'bob' })
   })
 
+  test.concurrent('a role change on one node resubscribes the user\'s sockets on the other', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('owner', 'bob')
+    // Each test node has its own SQLite store: the role and channel go into both, as a shared database would hold them.
+    for (const node of cluster.nodes) {
+      const user = (await node.app.store.roles.get('user'))!
+      await node.app.store.roles.insert({ ...user, name: 'staff', id: 'staff-role', position: (await node.app.store.roles.list()).length })
+      await node.app.store.channels.insert({ name: 'staff', type: 'text', permissions: { view: ['staff', 'owner'], send: ['staff', 'owner'] } })
+    }
+    const owner = await a.login('owner')
+    const bob = await b.login('bob')
+    await owner.next('user_connect', connected('bob'))
+    await b.app.store.users.update('rotur-bob', { roles: ['user', 'staff'] })
+    expect(await owner.request({ cmd: 'user_roles_set', user: 'bob', roles: ['user', 'staff'] }, 'user_roles_get')).toMatchObject({ user: 'bob', roles: ['user', 'staff'] })
+    const list = await bob.next('channels_get', (p) => p.val.some((channel: Packet) => channel.name === 'staff'))
+    expect(list.val.map((channel: Packet) => channel.name)).toContain('staff')
+    const posted = await owner.post('for staff', { channel: 'staff' })
+    expect((await bob.next('message_new', (p) => p.channel === 'staff')).message).toEqual(posted)
+  })
+
   test.concurrent('a node that dies without a goodbye has its users announced gone by another', async () => {
     await using cluster = await startCluster(2)
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
