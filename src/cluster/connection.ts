@@ -29,8 +29,20 @@ export class RedisConnection {
   /** `name` has no spaces: it becomes the connection's CLIENT SETNAME. */
   static async open(url: string, name: string, log: Logger): Promise<RedisConnection> {
     const connection = new RedisConnection(url, name, log)
-    await connection.client.connect()
-    return connection
+    // Bun's connect() neither settles nor keeps the process alive while the server refuses, so a timer decides.
+    let timer: Timer | undefined
+    const unreachable = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`cannot reach Redis at ${redacted(url)} within ${OPEN_TIMEOUT_MS} ms`)), OPEN_TIMEOUT_MS)
+    })
+    try {
+      await Promise.race([connection.client.connect(), unreachable])
+      return connection
+    } catch (error) {
+      connection.close()
+      throw error
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   send(command: string, args: string[]): Promise<any> {
@@ -49,6 +61,11 @@ export class RedisConnection {
     this.client.connect().catch(() => (this.retry ??= setTimeout(() => this.reconnect(), 1000)))
   }
 }
+
+const OPEN_TIMEOUT_MS = 5000
+
+/** The URL without its password, for log lines and errors. */
+const redacted = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@')
 
 /** Resolves after `ms`; what the retry loops wait between attempts while Redis is away. */
 export const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { CloseCode } from '../../src/net/hub.ts'
 import type { Packet, TestClient } from '../helpers/client.ts'
-import { redisUnavailable, startCluster } from '../helpers/cluster.ts'
+import { redisUnavailable, startCluster, until } from '../helpers/cluster.ts'
 
 const unavailable = await redisUnavailable()
 
@@ -146,5 +146,40 @@ describe.skipIf(unavailable !== undefined)('cluster over Redis', () => {
     const again = await b.login('bob')
     await settled(alice, [again])
     expect(alice.ws.readyState).toBe(WebSocket.OPEN)
+  })
+
+  test.concurrent('when Redis loses every key, each node writes its sessions again without announcing them', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('alice', 'bob')
+    const alice = await a.login('alice')
+    const bob = await b.login('bob')
+    await alice.next('user_connect', connected('bob'))
+    // What a Redis restart without persistence leaves: nothing (the connections are kept here).
+    const keys: string[] = await cluster.redis.send('KEYS', [`${cluster.prefix}*`])
+    await cluster.redis.send('DEL', keys)
+    const online = `${cluster.prefix}online`
+    await until('both users are registered again', async () => (await cluster.redis.send('SCARD', [online])) === 2)
+    await settled(alice, [bob])
+    // Each still has only what arrived before the loss: their own arrival, and for alice bob's (consumed above).
+    expect([count(alice, 'user_connect', connected('alice')), count(alice, 'user_connect', connected('bob'))]).toEqual([1, 0])
+    expect([count(bob, 'user_connect', connected('alice')), count(bob, 'user_connect', connected('bob'))]).toEqual([0, 1])
+    // Registered again for real: bob's leaving is his last session, announced.
+    await bob.close()
+    expect(await alice.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'bob' })
+  })
+
+  test.concurrent('a node stopped cleanly announces its users gone and leaves nothing in Redis', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('alice', 'bob')
+    const alice = await a.login('alice')
+    await b.login('bob')
+    await alice.next('user_connect', connected('bob'))
+    await b.app.stop()
+    expect(await alice.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'bob' })
+    expect(await cluster.redis.send('ZRANGE', [`${cluster.prefix}nodes`, '0', '-1'])).toEqual([a.name])
+    expect(await cluster.redis.send('EXISTS', [`${cluster.prefix}node:${b.name}`, `${cluster.prefix}user:rotur-bob`, `${cluster.prefix}conns:${b.name}`])).toBe(0)
+    expect(await cluster.redis.send('SMEMBERS', [`${cluster.prefix}online`])).toEqual(['rotur-alice'])
   })
 })

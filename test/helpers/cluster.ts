@@ -41,6 +41,18 @@ async function probe(): Promise<string | undefined> {
   }
 }
 
+/**
+ * Waits for a state only Redis shows (no packet announces it), checking every 25 ms for at most
+ * 10 s. Used for a node's own background writes, such as re-registering after Redis lost its keys.
+ */
+export async function until(what: string, check: () => Promise<boolean>) {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return
+    await Bun.sleep(25)
+  }
+  throw new Error(`never came true: ${what}`)
+}
+
 export interface Node {
   app: App
   name: string
