@@ -34,9 +34,9 @@ export class StreamWriter {
     this.push(['event', JSON.stringify(event)])
   }
 
-  /** Resolves once everything queued so far has reached Redis (or the writer stopped). */
+  /** Resolves once everything queued has reached Redis, the writer stopped, or two seconds passed (Redis away at shutdown). */
   async flushed(): Promise<void> {
-    for (let i = 0; i < 10_000 && this.queue.length > 0 && !this.stopped; i++) await pause(5)
+    for (let i = 0; i < 400 && this.queue.length > 0 && !this.stopped; i++) await pause(5)
   }
 
   stop() {
@@ -140,7 +140,7 @@ export class StreamTailer {
           this.offset.id = id
           this.offset.ordinal++
           const entry = parse(fields)
-          if (entry && entry.node !== this.node) await this.handlers.entry(entry)
+          if (entry && entry.node !== this.node) await this.handle(entry, id)
         }
         if (entries.length >= this.batch) await this.check()
       } catch (error) {
@@ -148,6 +148,15 @@ export class StreamTailer {
         if (failures++ === 0) this.log.warn(`redis stream read failed, retrying: ${(error as Error)?.message ?? error}`)
         await pause(Math.min(100 * failures, 1000))
       }
+    }
+  }
+
+  /** One entry's failure is logged and passed over: it must not stall or replay the stream. */
+  private async handle(entry: Entry, id: string) {
+    try {
+      await this.handlers.entry(entry)
+    } catch (error) {
+      this.log.error(`stream entry ${id} from node ${entry.node} failed: ${(error as Error)?.stack ?? error}`)
     }
   }
 

@@ -31,6 +31,8 @@ export class Presence {
     const local = await this.hub.authenticated(session, { id: user.id, username: user.username, cracked })
     if (local === undefined) return
     const first = this.roster ? await this.roster.joined(session) : local
+    // Closed while Redis counted it: its leaving is already announced, an arrival now would come after it.
+    if (this.roster && !this.hub.sockets.has(session)) return
     // A ban applied after the login command's own check but before the socket was registered
     // could not reach this socket; from here on it would (hub.disconnectUser), so look once more.
     const current = await ctx.store.users.get(user.id)
