@@ -105,7 +105,6 @@ export const messageNew = defineCommand({
     ctx.release()
     // Renamed or deleted since it was looked up: not stored, so not acknowledged either.
     const stored = await inserted.catch((error) => (error instanceof TargetGoneError ? fail(E.channelNotFound) : Promise.reject(error)))
-    if (attachments.length > 0) await ctx.store.attachments.reference(attachments.map((record) => record.id), stored.id)
     const repliedName = pingsReply === undefined ? undefined : await usernameOf(pingsReply, ctx.store.users)
     const message = { ...(await messageView(stored, ctx.store.users)), pings: wirePings(mentions, repliedName) }
     return {

@@ -109,3 +109,16 @@ test('a failed insert leaves no file behind; a failed write leaves no row', asyn
   expect(await store.attachments.usage('u1', 0)).toEqual({ count: 0, bytes: 0 })
   store.close()
 })
+
+test('a message listing an upload marks it used in its own insert, so the unused-upload cleanup never takes it', async () => {
+  await using env = await setup()
+  const { store, service } = env.open()
+  const listed = await save(service, 5)
+  const view = { id: listed.id, name: listed.original_name }
+  await store.messages.insert({ channel: 'general', thread_id: null, user: 'u1', content: 'see', attachments: [view] })
+  expect((await store.attachments.get(listed.id))?.referenced).toBe(true)
+  // Two hours on: an upload no message listed would be gone by now.
+  expect(await service.cleanup(1_000_000 + 2 * HOUR)).toBe(0)
+  expect(await store.attachments.get(listed.id)).toBeDefined()
+  store.close()
+})

@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import { attachmentIds } from '../../attachments/message.ts'
 import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type PingTargets, type Target } from '../types.ts'
 import { GroupCommit, type CommitObserver } from './group-commit.ts'
 
@@ -76,6 +77,10 @@ export class SqliteMessages implements MessageRepo {
         `INSERT INTO messages (${WRITTEN}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NEXT_N}
          WHERE EXISTS (SELECT 1 FROM channels WHERE name = ?2) AND (?3 = '' OR EXISTS (SELECT 1 FROM threads WHERE id = ?3 AND channel = ?2))`,
       ),
+      listAttachment: db.prepare(
+        'INSERT OR IGNORE INTO attachment_refs (attachment_id, message_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM attachments WHERE id = ?1)',
+      ),
+      markAttachmentUsed: db.prepare('UPDATE attachments SET referenced = 1 WHERE id = ?'),
       counted: db.prepare(
         `INSERT INTO target_stats (channel, thread, next_n, live) VALUES (?, ?, 2, 1)
          ON CONFLICT (channel, thread) DO UPDATE SET next_n = next_n + 1, live = live + 1`,
@@ -259,6 +264,11 @@ export class SqliteMessages implements MessageRepo {
   private stored(record: MessageRecord, seq: number, pings?: PingTargets) {
     this.q.counted.run(...targetOf(record))
     if (pings) this.addPings(seq, targetOf(record), pings)
+    // In the message's own transaction: no crash can leave a listed upload looking unused to the cleanup.
+    for (const id of attachmentIds(record.attachments)) {
+      this.q.markAttachmentUsed.run(id)
+      this.q.listAttachment.run(id, record.id)
+    }
   }
 
   private addPings(seq: number, [channel, thread]: readonly [string, string], pings: PingTargets) {
