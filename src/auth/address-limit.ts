@@ -1,7 +1,8 @@
 /** Counts attempts per key in fixed windows; in memory here, in Redis across nodes (cluster/limits.ts). */
 export interface AddressCounter {
-  retryAfter(address: string): number | Promise<number>
-  record(address: string): void | Promise<void>
+  /** `now` is for tests of the in-memory counter; a shared one keeps its own clock (Redis TIME). */
+  retryAfter(address: string, now?: number): number | Promise<number>
+  record(address: string, now?: number): void | Promise<void>
 }
 
 /**

@@ -28,21 +28,16 @@ export class LoginThrottle {
 
   /** Seconds until `account` may be tried from `address` again; 0 when it may be now. */
   retryAfter(address: string, account?: string, now = Date.now()): number | Promise<number> {
-    const forAccount = account === undefined ? 0 : this.at(this.perAccount).retryAfter(key(address, account), now)
-    const forAddress = this.at(this.perAddress).retryAfter(address, now)
+    const forAccount = account === undefined ? 0 : this.perAccount.retryAfter(key(address, account), now)
+    const forAddress = this.perAddress.retryAfter(address, now)
     if (typeof forAccount === 'number' && typeof forAddress === 'number') return Math.max(forAccount, forAddress)
     return Promise.all([forAccount, forAddress]).then(([a, b]) => Math.max(a, b))
   }
 
   /** Counts a failure; without an account (a name probe) only against the address. */
   record(address: string, account?: string, now = Date.now()): void | Promise<void> {
-    const counted = [account === undefined ? undefined : this.at(this.perAccount).record(key(address, account), now), this.at(this.perAddress).record(address, now)]
+    const counted = [account === undefined ? undefined : this.perAccount.record(key(address, account), now), this.perAddress.record(address, now)]
     if (counted.some((result) => result instanceof Promise)) return Promise.all(counted).then(() => {})
-  }
-
-  /** The in-memory counter takes a clock for tests; a shared one keeps its own (Redis TIME). */
-  private at(counter: AddressCounter) {
-    return counter as AddressCounter & { retryAfter(address: string, now?: number): number | Promise<number>; record(address: string, now?: number): void | Promise<void> }
   }
 }
 

@@ -54,4 +54,22 @@ describe.skipIf(unavailable !== undefined)('limits shared over Redis', () => {
     expect(again.handshake.cmd).toBe('handshake')
     for (const client of [first, again]) await client.close()
   })
+
+  test.concurrent('failed sign-ins on one node count against the account on the other', async () => {
+    await using cluster = await startCluster(2, { auth_mode: 'cracked', security: { auth_failures_per_minute: 2, auth_failures_per_address_per_minute: 100 } })
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    const onA = await TestClient.connect(a.app.url)
+    const onB = await TestClient.connect(b.app.url)
+    const login = async (client: TestClient, username: string) => {
+      client.send({ cmd: 'login', username, password: 'wrong-password' })
+      return (await client.next('auth_error')).val
+    }
+    expect(await login(onA, 'alice')).toBe('User not found')
+    expect(await login(onA, 'alice')).toBe('User not found')
+    expect(await login(onB, 'alice')).toMatch(/^Too many attempts\. Try again in \d+ seconds$/)
+    // Only that account: another one from the same address is still checked.
+    expect(await login(onB, 'bob')).toBe('User not found')
+    for (const client of [onA, onB]) await client.close()
+  })
 })
+
