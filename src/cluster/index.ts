@@ -134,7 +134,9 @@ export class Cluster {
   }
 
   /** Broadcasts this node did not read are gone: its clients reconnect and load everything afresh. */
-  private resync() {
+  private async resync() {
     for (const session of this.deps!.hub.sockets) session.ws.close(CloseCode.resync, 'Cluster resync, reconnect')
+    // The online and offline events were among what was missed.
+    await this.roster.reload().catch((error) => this.log.warn(`redis: could not reload who is online: ${(error as Error)?.message ?? error}`))
   }
 }

@@ -256,7 +256,8 @@ export class RedisRoster implements Roster {
     this.dirty = false
   }
 
-  private async reload() {
+  /** The mirror of who is online, read again from Redis (at start, and after missed events). */
+  async reload() {
     const members: string[] = await this.redis.send('SMEMBERS', [this.key('online')])
     this.online.clear()
     for (const id of members) this.online.add(id)

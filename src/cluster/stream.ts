@@ -85,7 +85,7 @@ interface Offset {
 export interface TailerHandlers {
   entry(entry: Entry): void | Promise<void>
   /** Entries this node had not read were trimmed away: its sockets must start over. */
-  lost(): void
+  lost(): void | Promise<void>
   /** Redis restarted (its stream and keys are gone): what this node holds must be written again. */
   restarted(): void | Promise<void>
 }
@@ -173,7 +173,7 @@ export class StreamTailer {
     if (trimmed > this.offset.ordinal) {
       this.log.warn(`fell ${trimmed - this.offset.ordinal} entries behind the stream's trim: closing sockets so clients reload`)
       this.offset = { id: info.lastId, ordinal: info.added, runId }
-      this.handlers.lost()
+      await this.handlers.lost()
     }
   }
 
