@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'bun:test'
+import { MemoryRateLimiter } from '../../src/auth/rate-limit.ts'
+import { RedisConnection } from '../../src/cluster/connection.ts'
+import { RedisRateLimiter } from '../../src/cluster/limits.ts'
+import { createLogger } from '../../src/log.ts'
 import { TestClient } from '../helpers/client.ts'
-import { redisUnavailable, startCluster } from '../helpers/cluster.ts'
+import { REDIS_URL, redisUnavailable, startCluster } from '../helpers/cluster.ts'
 
 const unavailable = await redisUnavailable()
 
@@ -71,5 +75,29 @@ describe.skipIf(unavailable !== undefined)('limits shared over Redis', () => {
     expect(await login(onB, 'bob')).toBe('User not found')
     for (const client of [onA, onB]) await client.close()
   })
-})
 
+  test.concurrent('the shared limiter answers as the in-memory one: burst, cooldown, timeout, status, reset', async () => {
+    const log = createLogger(() => ({ level: 'silent' as const }))
+    const redis = await RedisConnection.open(REDIS_URL, 'originchats-test-limiter', log)
+    const settings = () => ({ messages_per_minute: 5, burst_limit: 3, cooldown_seconds: 30 })
+    const prefix = `originchats-test:${crypto.randomUUID()}:limit:`
+    const limiter = new RedisRateLimiter(redis, prefix, settings, new MemoryRateLimiter(settings), log)
+    try {
+      for (let i = 0; i < 3; i++) expect(await limiter.check('u')).toEqual({ allowed: true })
+      expect(await limiter.check('u')).toEqual({ allowed: false, wait: 30, reason: "Burst limit exceeded. You're in cooldown for 30 seconds" })
+      const cooling = await limiter.check('u')
+      expect(cooling).toMatchObject({ allowed: false, reason: 'You are in cooldown for 30.0 more seconds' })
+      expect(await limiter.status('u')).toMatchObject({ messages_this_minute: 3, messages_per_minute_limit: 5, recent_messages: 3, burst_limit: 3 })
+      expect((await limiter.status('u')).cooldown_remaining).toBeGreaterThan(29)
+      await limiter.timeout('u', 10)
+      expect(await limiter.check('u')).toMatchObject({ allowed: false, reason: 'You are in timeout for 10.0 more seconds' })
+      await limiter.reset('u')
+      expect(await limiter.check('u')).toEqual({ allowed: true })
+      expect(await limiter.check('other')).toEqual({ allowed: true })
+    } finally {
+      const keys: string[] = await redis.send('KEYS', [`${prefix}*`])
+      if (keys.length > 0) await redis.send('DEL', keys)
+      redis.close()
+    }
+  })
+})
