@@ -39,7 +39,7 @@ export class Cluster {
   ) {
     this.writer = new StreamWriter(redis, settings.stream, settings.nodeId, settings.streamMaxLength, log)
     this.roster = new RedisRoster(redis, settings, log)
-    this.peers = new StreamPeers(this.writer)
+    this.peers = new StreamPeers(this.writer, (userId) => this.roster.firstSession(userId), log)
   }
 
   static async connect(settings: ClusterSettings, log: Logger): Promise<Cluster> {
@@ -130,6 +130,13 @@ export class Cluster {
         return event.u === 'all' ? hub.refreshAll() : hub.refreshUsers(event.u)
       case 'invalidate':
         return invalidate?.(event.s)
+      case 'first': {
+        if (event.n !== this.settings.nodeId) return
+        const sessions = hub.sessionsOf(event.u)
+        const target = sessions.find((session) => String(session.id) === event.s) ?? sessions[0]
+        if (target) hub.send(target, event.p)
+        return
+      }
     }
   }
 

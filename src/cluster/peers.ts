@@ -1,3 +1,4 @@
+import type { Logger } from '../log.ts'
 import type { Packet } from '../protocol/errors.ts'
 import type { StreamWriter } from './stream.ts'
 import type { Peers } from './types.ts'
@@ -8,9 +9,23 @@ export type ControlEvent =
   | { t: 'disconnect'; u: string; p?: Packet }
   | { t: 'refresh'; u: string[] | 'all' }
   | { t: 'invalidate'; s: string }
+  /** For node `n` only: send `p` to its session `s` of user `u` (or to its first one if that closed). */
+  | { t: 'first'; n: string; s: string; u: string; p: Packet }
 
 export class StreamPeers implements Peers {
-  constructor(private readonly writer: StreamWriter) {}
+  constructor(
+    private readonly writer: StreamWriter,
+    /** One of the user's sessions on any node, from Redis. */
+    private readonly locate: (userId: string) => Promise<{ node: string; session: string } | undefined>,
+    private readonly log: Logger,
+  ) {}
+
+  toFirstConnection(userId: string, packet: Packet) {
+    this.locate(userId).then(
+      (found) => found && this.send({ t: 'first', n: found.node, s: found.session, u: userId, p: packet }),
+      (error) => this.log.warn(`redis: could not find a connection of ${userId} on another node: ${(error as Error)?.message ?? error}`),
+    )
+  }
 
   disconnectUser(userId: string, packet?: Packet) {
     this.send({ t: 'disconnect', u: userId, ...(packet ? { p: packet } : {}) })

@@ -171,6 +171,15 @@ export class RedisRoster implements Roster {
     void write.catch((error) => this.failed(error, 0)).finally(() => this.writes.delete(write))
   }
 
+  /** The user's session that sorts first in Redis (node, session ID); cluster-wide there is no "oldest". */
+  async firstSession(userId: string): Promise<{ node: string; session: string } | undefined> {
+    const members: string[] = await this.redis.send('SMEMBERS', [this.key(`user:${userId}`)])
+    const first = members.sort()[0]
+    if (first === undefined) return undefined
+    const [node, session] = first.split('\t') as [string, string]
+    return { node, session }
+  }
+
   /** A control event from another node. */
   heard(event: { t: string; u?: unknown }) {
     if (typeof event.u !== 'string') return

@@ -28,6 +28,8 @@ export interface Peers {
   disconnectUser(userId: string, packet?: Packet): void
   /** The other nodes recompute the channel subscriptions of these users' sockets, or everyone's. */
   refreshUsers(userIds: string[] | 'all'): void
+  /** The user has no socket on this node: the node holding one of theirs sends `packet` to it. */
+  toFirstConnection(userId: string, packet: Packet): void
   /** The other nodes drop what they cached of `scope` (store caches). */
   invalidate(scope: string): void
 }

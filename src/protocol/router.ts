@@ -225,6 +225,7 @@ export class Router {
     for (const { userId, packet } of effects.toFirstConnection ?? []) {
       const first = hub.sessionsOf(userId)[0]
       if (first) hub.send(first, packet)
+      else this.deps.peers?.toFirstConnection(userId, packet)
     }
     for (const { session, packet } of effects.toSession ?? []) hub.send(session, packet)
     if (effects.channelsChanged) await this.pushChannelLists(hub.onlineAnywhere(), 'all')

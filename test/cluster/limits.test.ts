@@ -34,6 +34,8 @@ describe.skipIf(unavailable !== undefined)('limits shared over Redis', () => {
     const owner = await a.login('owner')
     const bob = await b.login('bob')
     expect(await owner.request({ cmd: 'user_timeout', user: 'bob', timeout: 120 })).toEqual({ cmd: 'user_timeout', user: 'bob', timeout: 120 })
+    // Told on the node that holds bob's connection, though the owner acted on the other.
+    expect(await bob.next('rate_limit')).toEqual({ cmd: 'rate_limit', reason: 'User timeout set', length: 120_000 })
     bob.send({ cmd: 'message_new', channel: 'general', content: 'muted?' })
     expect((await bob.next('rate_limit', (p) => typeof p.reason === 'string' || p.length > 60_000)).length).toBeGreaterThan(60_000)
     await owner.request({ cmd: 'rate_limit_reset', user: 'bob' })
