@@ -38,8 +38,8 @@ export class Cluster {
     private readonly log: Logger,
   ) {
     this.writer = new StreamWriter(redis, settings.stream, settings.nodeId, settings.streamMaxLength, log)
-    this.roster = new RedisRoster(redis, settings, log)
     this.peers = new StreamPeers(this.writer, (userId) => this.roster.firstSession(userId), log)
+    this.roster = new RedisRoster(redis, settings, log, (userId, change) => this.peers.sessionsChanged(userId, change))
   }
 
   static async connect(settings: ClusterSettings, log: Logger): Promise<Cluster> {
@@ -130,6 +130,9 @@ export class Cluster {
         return event.u === 'all' ? hub.refreshAll() : hub.refreshUsers(event.u)
       case 'invalidate':
         return invalidate?.(event.s)
+      case 'session':
+        hub.applySessionChange(event.u, event.c)
+        return this.roster.renamed(event.u, event.c)
       case 'first': {
         if (event.n !== this.settings.nodeId) return
         const sessions = hub.sessionsOf(event.u)

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.ts'
 import type { Packet } from '../protocol/errors.ts'
 import type { StreamWriter } from './stream.ts'
-import type { Peers } from './types.ts'
+import type { Peers, SessionChange } from './types.ts'
 
 /** Control events on the stream, in order with the broadcasts around them. */
 export type ControlEvent =
@@ -9,6 +9,7 @@ export type ControlEvent =
   | { t: 'disconnect'; u: string; p?: Packet }
   | { t: 'refresh'; u: string[] | 'all' }
   | { t: 'invalidate'; s: string }
+  | { t: 'session'; u: string; c: SessionChange }
   /** For node `n` only: send `p` to its session `s` of user `u` (or to its first one if that closed). */
   | { t: 'first'; n: string; s: string; u: string; p: Packet }
 
@@ -33,6 +34,10 @@ export class StreamPeers implements Peers {
 
   refreshUsers(userIds: string[] | 'all') {
     if (userIds === 'all' || userIds.length > 0) this.send({ t: 'refresh', u: userIds })
+  }
+
+  sessionsChanged(userId: string, change: SessionChange) {
+    this.send({ t: 'session', u: userId, c: change })
   }
 
   invalidate(scope: string) {

@@ -6,7 +6,7 @@ import { topics } from '../net/topics.ts'
 import type { RedisConnection } from './connection.ts'
 import { Script } from './scripts.ts'
 import type { ClusterSettings } from './settings.ts'
-import type { Roster } from './types.ts'
+import type { Roster, SessionChange } from './types.ts'
 
 /** Each change of who is online appends its control event in the same script, so every node sees them in the order they happened. */
 const XADD_EVENT = `local function announce(stream, maxlen, node, event)
@@ -96,6 +96,8 @@ export class RedisRoster implements Roster {
     private readonly redis: RedisConnection,
     private readonly settings: ClusterSettings,
     private readonly log: Logger,
+    /** Tells the other nodes (through the stream, in order with the broadcasts). */
+    private readonly tell: (userId: string, change: SessionChange) => void,
   ) {}
 
   async start(hub: Hub, bus: RedisBus) {
@@ -178,6 +180,21 @@ export class RedisRoster implements Roster {
     if (first === undefined) return undefined
     const [node, session] = first.split('\t') as [string, string]
     return { node, session }
+  }
+
+  sessionsChanged(userId: string, change: SessionChange) {
+    this.tell(userId, change)
+    this.renamed(userId, change)
+  }
+
+  /** A renamed user's sessions on this node are announced under the new name if a reaper removes them. */
+  renamed(userId: string, { username }: SessionChange) {
+    if (username === undefined || !this.hub) return
+    const fields = this.hub.sessionsOf(userId).flatMap((session) => [String(session.id), `${userId}\t${username}`])
+    if (fields.length === 0) return
+    const write = this.redis.send('HSET', [this.key(`node:${this.settings.nodeId}`), ...fields])
+    this.writes.add(write)
+    void write.catch((error) => this.failed(error, 0)).finally(() => this.writes.delete(write))
   }
 
   /** A control event from another node. */

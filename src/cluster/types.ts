@@ -17,6 +17,14 @@ export interface Roster {
   socketOpened(address: string): void
   socketClosed(address: string): void
   connectionsFrom(address: string): Promise<number>
+  /** The user's live sessions changed what they carry (Hub.updateSessions): the other nodes follow. */
+  sessionsChanged(userId: string, change: SessionChange): void
+}
+
+/** What a user's live sessions carry that a command may change: the name they announce when they close, the status last set. */
+export interface SessionChange {
+  username?: string
+  status?: string
 }
 
 /**

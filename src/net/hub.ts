@@ -1,6 +1,6 @@
 import { channelAllows } from '../auth/permissions.ts'
 import type { Bus } from '../bus/types.ts'
-import type { Roster } from '../cluster/types.ts'
+import type { Roster, SessionChange } from '../cluster/types.ts'
 import type { Packet } from '../protocol/errors.ts'
 import type { ChannelRecord, Store } from '../store/types.ts'
 import type { Session, SessionUser } from './session.ts'
@@ -120,6 +120,20 @@ export class Hub {
 
   send(session: Session, packet: Packet) {
     session.ws.send(JSON.stringify(packet))
+  }
+
+  /** A rename or a status for every live session of the user, on every node in a cluster. */
+  updateSessions(userId: string, change: SessionChange) {
+    this.applySessionChange(userId, change)
+    this.roster?.sessionsChanged(userId, change)
+  }
+
+  /** The same on this node alone (what another node's change asks of this one). */
+  applySessionChange(userId: string, { username, status }: SessionChange) {
+    for (const session of this.sessionsOf(userId)) {
+      if (username !== undefined && session.user) session.user.username = username
+      if (status !== undefined) session.status = status
+    }
   }
 
   /** Recompute channel subscriptions for every socket of these users (after role changes). */

@@ -94,6 +94,33 @@ describe.skipIf(unavailable !== undefined)('cluster over Redis', () => {
     expect((await bob.next('message_new', (p) => p.channel === 'staff')).message).toEqual(posted)
   })
 
+  test.concurrent('a rename and a status set on one node reach the user\'s sessions on the other', async () => {
+    await using cluster = await startCluster(2)
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('owner', 'bob')
+    const owner = await a.login('owner')
+    const bobOnA = await a.login('bob')
+    const bobOnB = await b.login('bob')
+    bobOnA.send({ cmd: 'status_set', status: 'invisible' })
+    expect(await owner.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'bob' })
+    // B's session knows it is invisible already: setting it there again announces nothing.
+    bobOnB.send({ cmd: 'status_set', status: 'invisible' })
+    await bobOnB.next('status_set')
+    await settled(owner, [bobOnA, bobOnB])
+    expect(count(owner, 'user_disconnect')).toBe(0)
+    bobOnB.send({ cmd: 'status_set', status: 'online' })
+    expect(await owner.next('user_connect', connected('bob'))).toMatchObject({ cmd: 'user_connect' })
+
+    owner.send({ cmd: 'user_update', user: 'bob', updates: { username: 'robert' } })
+    await bobOnB.next('user_updated')
+    await bobOnA.close()
+    await settled(owner, [bobOnB])
+    expect(count(owner, 'user_disconnect')).toBe(0)
+    // The last session, on the other node, leaves under the new name.
+    await bobOnB.close()
+    expect(await owner.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'robert' })
+  })
+
   test.concurrent('a node that dies without a goodbye has its users announced gone by another', async () => {
     await using cluster = await startCluster(2)
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
