@@ -60,6 +60,25 @@ describe.skipIf(unavailable !== undefined)('cluster over Redis', () => {
     expect((await carol.request({ cmd: 'users_online' })).users.map((u: Packet) => u.username).sort()).toEqual(['alice', 'carol'])
   })
 
+  test.concurrent('the heartbeat and replies to one connection stay on their node; broadcasts go through the stream as sent', async () => {
+    await using cluster = await startCluster(2, { websocket: { host: '127.0.0.1', port: 0, heartbeat_seconds: 0.05 } })
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    await cluster.known('alice', 'bob')
+    const alice = await a.login('alice')
+    await b.login('bob')
+    await alice.next('ping')
+    expect(await alice.request({ cmd: 'users_online' })).toMatchObject({ cmd: 'users_online' })
+    const posted = await alice.post('through the stream')
+    const entries: Array<[string, string[]]> = await cluster.redis.send('XRANGE', [`${cluster.prefix}bus`, '-', '+'])
+    const frames = entries.map(([, fields]) => fields).filter((fields) => fields.includes('frame'))
+    const topicsSent = frames.map((fields) => fields[fields.indexOf('topic') + 1])
+    expect(topicsSent).not.toContain('sockets')
+    expect(frames.some((fields) => fields.join(' ').includes('users_online'))).toBe(false)
+    // The entry carries the broadcast as the publishing node serialized it, for the others to pass on unparsed.
+    const message = frames.find((fields) => fields[fields.indexOf('topic') + 1] === 'channel:general')!
+    expect(JSON.parse(message[message.indexOf('frame') + 1]!)).toMatchObject({ cmd: 'message_new', message: { id: posted.id, content: 'through the stream' }, channel: 'general' })
+  })
+
   test.concurrent('a ban on one node closes the user\'s sockets on the other', async () => {
     await using cluster = await startCluster(2)
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
