@@ -170,8 +170,9 @@ export class StreamTailer {
       return
     }
     const trimmed = info.added - info.length
-    if (trimmed > this.offset.ordinal) {
-      this.log.warn(`fell ${trimmed - this.offset.ordinal} entries behind the stream's trim: closing sockets so clients reload`)
+    // Fewer entries ever added than read: the stream was deleted and made anew, what was in between is unknown.
+    if (trimmed > this.offset.ordinal || info.added < this.offset.ordinal) {
+      this.log.warn(`entries this node had not read are gone from the stream: closing sockets so clients reload`)
       this.offset = { id: info.lastId, ordinal: info.added, runId }
       await this.handlers.lost()
     }
