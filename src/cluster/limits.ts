@@ -59,16 +59,37 @@ end
 local lastBurst = tonumber(redis.call('HGET', KEYS[2], 'burst') or '0')
 return {minute, recent, lastBurst > 0 and tostring(now - lastBurst) or false}`)
 
+/** Says once per outage that limits are counted per node meanwhile, not at every refused call. */
+class Outage {
+  private told = false
+
+  constructor(private readonly log: Logger) {}
+
+  failed(error: unknown) {
+    if (this.told) return
+    this.told = true
+    this.log.warn(`redis limiter unavailable, this node counts alone meanwhile: ${(error as Error)?.message ?? error}`)
+  }
+
+  succeeded() {
+    this.told = false
+  }
+}
+
 /** Per-key limiter state shared by every node; when Redis is away each node falls back to its own memory. */
 export class RedisRateLimiter implements RateLimiter {
+  private readonly outage: Outage
+
   constructor(
     private readonly redis: RedisConnection,
     /** Key prefix of this limiter (`…limit:messages:`), the user ID follows. */
     private readonly prefix: string,
     private readonly settings: () => RateLimitSettings,
     private readonly fallback: RateLimiter,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.outage = new Outage(log)
+  }
 
   async check(userId: string): Promise<RateDecision> {
     const { messages_per_minute, burst_limit, cooldown_seconds } = this.settings()
@@ -76,8 +97,9 @@ export class RedisRateLimiter implements RateLimiter {
     try {
       const [code, seconds] = (await CHECK.run(this.redis, this.keys(userId), [String(messages_per_minute), String(burst_limit), String(cooldown_seconds)])) as [number, string]
       ;[kind, wait] = [code, Number(seconds)]
+      this.outage.succeeded()
     } catch (error) {
-      this.unavailable(error)
+      this.outage.failed(error)
       return this.fallback.check(userId)
     }
     switch (kind) {
@@ -96,12 +118,12 @@ export class RedisRateLimiter implements RateLimiter {
 
   async reset(userId: string) {
     await this.fallback.reset(userId)
-    await this.redis.send('DEL', this.keys(userId)).catch((error) => this.unavailable(error))
+    await this.redis.send('DEL', this.keys(userId)).catch((error) => this.outage.failed(error))
   }
 
   async timeout(userId: string, seconds: number) {
     await this.fallback.timeout(userId, seconds)
-    await TIMEOUT.run(this.redis, this.keys(userId), [String(seconds)]).catch((error) => this.unavailable(error))
+    await TIMEOUT.run(this.redis, this.keys(userId), [String(seconds)]).catch((error) => this.outage.failed(error))
   }
 
   async status(userId: string): Promise<RateLimitStatus> {
@@ -117,17 +139,13 @@ export class RedisRateLimiter implements RateLimiter {
         cooldown_remaining: since !== undefined && since < cooldown_seconds ? cooldown_seconds - since : 0,
       }
     } catch (error) {
-      this.unavailable(error)
+      this.outage.failed(error)
       return this.fallback.status(userId)
     }
   }
 
   private keys(userId: string) {
     return [`${this.prefix}${userId}:stamps`, `${this.prefix}${userId}:state`]
-  }
-
-  private unavailable(error: unknown) {
-    this.log.warn(`redis limiter unavailable, this node counts alone meanwhile: ${(error as Error)?.message ?? error}`)
   }
 }
 
@@ -142,27 +160,32 @@ const PEEK = new Script(`return {tonumber(redis.call('GET', KEYS[1]) or '0'), re
 
 /** AddressLimiter's fixed windows, counted in Redis for every node. */
 export class RedisAddressCounter implements AddressCounter {
+  private readonly outage: Outage
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly limit: () => number,
     private readonly windowMs: number,
     private readonly fallback: AddressCounter,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.outage = new Outage(log)
+  }
 
   async retryAfter(address: string): Promise<number> {
     try {
       const [count, left] = (await PEEK.run(this.redis, [this.prefix + address], [])) as [number, number]
+      this.outage.succeeded()
       return count >= this.limit() && left > 0 ? Math.ceil(left / 1000) : 0
     } catch (error) {
-      this.log.warn(`redis limiter unavailable, this node counts alone meanwhile: ${(error as Error)?.message ?? error}`)
+      this.outage.failed(error)
       return this.fallback.retryAfter(address)
     }
   }
 
   async record(address: string) {
     await this.fallback.record(address)
-    await RECORD.run(this.redis, [this.prefix + address], [String(this.windowMs)]).catch(() => {})
+    await RECORD.run(this.redis, [this.prefix + address], [String(this.windowMs)]).catch((error) => this.outage.failed(error))
   }
 }
