@@ -8,12 +8,14 @@ import { AttachmentService } from './attachments/service.ts'
 import { SubscriptionCache } from './attachments/subscriptions.ts'
 import { UploadRate } from './attachments/upload-rate.ts'
 import { prune } from './audit/modlog.ts'
-import { AddressLimiter } from './auth/address-limit.ts'
+import { type AddressCounter, AddressLimiter } from './auth/address-limit.ts'
 import { LoginThrottle } from './auth/login-throttle.ts'
-import { MemoryRateLimiter } from './auth/rate-limit.ts'
+import { MemoryRateLimiter, type RateLimiter, type RateLimitSettings } from './auth/rate-limit.ts'
 import { HttpRoturClient } from './auth/rotur.ts'
 import { BackupSchedule } from './backup/backup.ts'
 import { LocalBus } from './bus/local.ts'
+import type { Cluster } from './cluster/index.ts'
+import { clusterSettings } from './cluster/settings.ts'
 import { allCommands } from './commands/index.ts'
 import { LiveConfig } from './config/live.ts'
 import type { Config } from './config/schema.ts'
@@ -52,6 +54,8 @@ export interface AppOptions {
   /** Overrides `websocket.port` (0 = any free port). */
   port?: number
   log?: Logger
+  /** Cluster mode, connected by `startApp` when `cluster.redis_url` is set. */
+  cluster?: Cluster
 }
 
 export interface App {
@@ -61,6 +65,7 @@ export interface App {
   hub: Hub
   settings: LiveConfig
   plugins: PluginManager
+  cluster?: Cluster
   /** Closes every socket with 1001, lets in-flight commands finish, then closes the database. */
   stop(): Promise<void>
 }
@@ -97,9 +102,11 @@ export function createApp(options: AppOptions): App {
     lock?.release()
     throw error
   }
-  const bus = new LocalBus((frames) => metrics.delivered(frames))
-  const hub = new Hub(bus, store)
-  const presence = new Presence(hub, bus, log)
+  const localBus = new LocalBus((frames) => metrics.delivered(frames))
+  const cluster = options.cluster
+  const bus = cluster ? cluster.bus(localBus) : localBus
+  const hub = new Hub(bus, store, cluster?.roster)
+  const presence = new Presence(hub, bus, log, cluster?.roster)
   // Calls end when the joining connection closes (first of the README §2.7 announcements) or loses the channel.
   const voice = new VoiceRooms(bus)
   presence.onLeave((session) => voice.closed(session))
@@ -109,8 +116,12 @@ export function createApp(options: AppOptions): App {
   presence.onLeave((session) => {
     for (const packet of changePackets(slash.connectionClosed(session))) bus.publish(topics.users, packet)
   })
-  const limiter = new MemoryRateLimiter(() => config().rate_limiting)
-  const actions = new MemoryRateLimiter(() => {
+  // Alone in memory; in a cluster in Redis, so a user's budget is the same on every node.
+  const rateLimiter = (name: string, settings: () => RateLimitSettings): RateLimiter => (cluster ? cluster.rateLimiter(name, settings) : new MemoryRateLimiter(settings))
+  const addressCounter = (limit: () => number, windowMs: number, name: string): AddressCounter =>
+    cluster ? cluster.addressCounter(name, limit, windowMs) : new AddressLimiter(limit, windowMs)
+  const limiter = rateLimiter('messages', () => config().rate_limiting)
+  const actions = rateLimiter('actions', () => {
     const { actions_per_minute, actions_burst, actions_cooldown_seconds } = config().security
     return { messages_per_minute: actions_per_minute, burst_limit: actions_burst, cooldown_seconds: actions_cooldown_seconds }
   })
@@ -131,8 +142,8 @@ export function createApp(options: AppOptions): App {
   const push = new PushService({ store, keys: vapid, fingerprintSecret, settings: () => config().push, isOnline: (userId) => hub.isOnline(userId), log })
   const services: Services = {
     rotur,
-    loginThrottle: new LoginThrottle(() => config().security),
-    registrations: new AddressLimiter(() => config().security.registrations_per_hour, 3_600_000),
+    loginThrottle: new LoginThrottle(() => config().security, addressCounter),
+    registrations: addressCounter(() => config().security.registrations_per_hour, 3_600_000, 'registrations'),
     settings,
     assets,
     pollExpiry,
@@ -172,6 +183,7 @@ export function createApp(options: AppOptions): App {
     },
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
     notify: (job) => push.notify(job),
+    peers: cluster?.peers,
   })
   const capabilities = capabilityNames(router.commandNames(), config())
   const attachmentHttp = {
@@ -184,9 +196,9 @@ export function createApp(options: AppOptions): App {
     subscriptions: new SubscriptionCache(rotur, () => config().attachments.subscription_cache_ttl, log),
   }
   // Webhook posts count per webhook, with the message limiter's settings.
-  const webhooks = new WebhookEndpoint({ config, store, bus, log, limiter: new MemoryRateLimiter(() => config().rate_limiting) })
+  const webhooks = new WebhookEndpoint({ config, store, bus, log, limiter: rateLimiter('webhooks', () => config().rate_limiting) })
   const net = { config, store, hub, router, presence, log, capabilities, assets, metrics, attachments: attachmentHttp, emojis, webhooks }
-  const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, bus)
+  const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, localBus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.
   settings.onChange((next, previous) => {
@@ -230,6 +242,9 @@ export function createApp(options: AppOptions): App {
   background.push(plugins)
   void plugins.start()
   plugins.emit('server_start', null, {})
+  // A store that caches (the shared-database driver) drops what another node changed.
+  const cachingStore = store as Store & { invalidate?(scope: string): void }
+  void cluster?.start({ hub, invalidate: (scope) => cachingStore.invalidate?.(scope) }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>
@@ -239,10 +254,37 @@ export function createApp(options: AppOptions): App {
       for (const session of sessions) session.ws.close(CloseCode.goingAway, 'Server shutting down')
       await Promise.all(sessions.map((session) => session.frames.started.then(() => session.answered)))
       await listener.stop(true)
+      await cluster?.stop()
       store.close()
       lock?.release()
       log.info('originchats stopped')
     })())
 
-  return { port: server.port!, url: `${tls ? 'wss' : 'ws'}://${server.hostname}:${server.port}/`, store, hub, settings, plugins, stop }
+  return { port: server.port!, url: `${tls ? 'wss' : 'ws'}://${server.hostname}:${server.port}/`, store, hub, settings, plugins, cluster, stop }
+}
+
+/**
+ * createApp, joined to the cluster when `cluster.redis_url` (or ORIGINCHATS_REDIS_URL) is set.
+ * Alone, nothing of Redis is even loaded.
+ */
+export async function startApp(options: AppOptions): Promise<App> {
+  const settings = clusterSettings(options.config)
+  if (!settings || options.cluster) return createApp(options)
+  const log = options.log ?? createLogger(() => options.config.logging)
+  const { Cluster } = await import('./cluster/index.ts')
+  const cluster = await Cluster.connect(settings, log)
+  let app: App
+  try {
+    app = createApp({ ...options, log, cluster })
+  } catch (error) {
+    await cluster.abandon()
+    throw error
+  }
+  try {
+    await cluster.ready
+  } catch (error) {
+    await app.stop()
+    throw error
+  }
+  return app
 }

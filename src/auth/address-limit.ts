@@ -1,8 +1,15 @@
+/** Counts attempts per key in fixed windows; in memory here, in Redis across nodes (cluster/limits.ts). */
+export interface AddressCounter {
+  /** `now` is for tests of the in-memory counter; a shared one keeps its own clock (Redis TIME). */
+  retryAfter(address: string, now?: number): number | Promise<number>
+  record(address: string, now?: number): void | Promise<void>
+}
+
 /**
  * Fixed-window counters per client address, for what upstream leaves open: registration floods
  * and password guessing. Windows are dropped once they expire so the map stays small.
  */
-export class AddressLimiter {
+export class AddressLimiter implements AddressCounter {
   private readonly windows = new Map<string, { start: number; count: number }>()
 
   constructor(

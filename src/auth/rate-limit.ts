@@ -19,12 +19,13 @@ export interface RateLimitStatus {
   cooldown_remaining: number
 }
 
+/** In memory the answers are immediate; shared across nodes (cluster/limits.ts) they are promises. */
 export interface RateLimiter {
-  check(userId: string, now?: number): RateDecision
+  check(userId: string, now?: number): RateDecision | Promise<RateDecision>
   /** Clears counters, cooldown and any timeout. */
-  reset(userId: string): void
-  timeout(userId: string, seconds: number, now?: number): void
-  status(userId: string, now?: number): RateLimitStatus
+  reset(userId: string): void | Promise<void>
+  timeout(userId: string, seconds: number, now?: number): void | Promise<void>
+  status(userId: string, now?: number): RateLimitStatus | Promise<RateLimitStatus>
 }
 
 interface Bucket {
@@ -39,7 +40,7 @@ const BURST_WINDOW = 10
  * Python's `{x:.1f}`. toFixed rounds exact ties up (0.25 → "0.3") where Python rounds them to
  * even ("0.2"); the only exact ties at one decimal are odd multiples of 0.25.
  */
-const oneDecimal = (x: number) => {
+export const oneDecimal = (x: number) => {
   if (!Number.isInteger(x * 4) || Number.isInteger(x * 2)) return x.toFixed(1)
   const down = Math.floor(x * 10)
   return ((down % 2 === 0 ? down : down + 1) / 10).toFixed(1)

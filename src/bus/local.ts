@@ -33,6 +33,12 @@ export class LocalBus implements Bus {
     return data
   }
 
+  /** A frame already serialized (by another node): to every subscriber here, as is. */
+  publishFrame(topic: string, data: string) {
+    for (const server of this.servers) server.publish(topic, data)
+    this.delivered?.(this.recipients(topic))
+  }
+
   /** Every subscriber on every listener, less `except` itself: a hash lookup per listener, no loop over sockets. */
   private recipients(topic: string, except?: Session): number {
     let count = 0

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import shippedConfig from '../../config.json'
 import pkg from '../../package.json'
-import { createApp } from '../app.ts'
+import { startApp } from '../app.ts'
 import { unknownKeys } from '../config/known-keys.ts'
 import { ConfigError, loadConfigFile, parseConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
@@ -56,7 +56,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   const lifecycle = createLogger(() => ({ ...current().logging, level: 'info' }))
   lifecycle.info(...startup(config, configPath, builtIn))
   for (const problem of unknownKeys(config)) log.warn(`${builtIn ? 'built-in config' : configPath}: ${problem}`)
-  const app = createApp({ config, configPath, databasePath: join(dataDir, DATABASE_FILE), port, log })
+  const app = await startApp({ config, configPath, databasePath: join(dataDir, DATABASE_FILE), port, log })
   current = () => app.settings.current
   const stopped = new Promise<void>((done) => {
     const shutdown = (signal: string) => {

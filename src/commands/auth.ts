@@ -30,8 +30,8 @@ function requireLocalAccounts(ctx: Context) {
   if (ctx.config.auth_mode === 'rotur') failPlain(E.authRequired)
 }
 
-function checkThrottle(ctx: Context, account?: string) {
-  const wait = ctx.services.loginThrottle.retryAfter(ctx.session.address, account)
+async function checkThrottle(ctx: Context, account?: string) {
+  const wait = await ctx.services.loginThrottle.retryAfter(ctx.session.address, account)
   if (wait > 0) failPlain(E.tooManyAttempts(wait))
 }
 
@@ -40,7 +40,8 @@ function checkThrottle(ctx: Context, account?: string) {
  * goes out; the log names what was tried (`sign-in as "…"`, `registration of "…"`).
  */
 function failAttempt(ctx: Context, attempt: string, account: string | undefined, message: string): never {
-  ctx.services.loginThrottle.record(ctx.session.address, account)
+  // Not awaited (this throws at once); a shared counter gets it ahead of any later check on the same connection.
+  void ctx.services.loginThrottle.record(ctx.session.address, account)
   ctx.log.info(`connection ${ctx.session.id} ${attempt} from ${ctx.session.address} failed: ${message}`)
   return failPlain(message)
 }
@@ -96,7 +97,7 @@ export const auth = defineGuestCommand({
   schema: T.Object({ validator: T.Optional(T.Unknown()) }),
   async run(ctx, p) {
     if (ctx.config.auth_mode === 'cracked-only') failPlain(E.roturDisabled)
-    checkThrottle(ctx, ROTUR_ACCOUNT)
+    await checkThrottle(ctx, ROTUR_ACCOUNT)
     if (typeof p.validator !== 'string' || p.validator === '') return failAttempt(ctx, 'Rotur sign-in', ROTUR_ACCOUNT, E.invalidAuth)
     const identity = await ctx.services.rotur.validate(ctx.session.validatorKey, p.validator)
     if (!identity) return failAttempt(ctx, 'Rotur sign-in', ROTUR_ACCOUNT, E.invalidAuth)
@@ -120,18 +121,18 @@ export const register = defineGuestCommand({
   async run(ctx, p) {
     requireLocalAccounts(ctx)
     if (!ctx.config.cracked.allow_registration) failPlain(E.registrationDisabled)
-    const wait = ctx.services.registrations.retryAfter(ctx.session.address)
+    const wait = await ctx.services.registrations.retryAfter(ctx.session.address)
     if (wait > 0) failPlain(E.tooManyAttempts(wait))
     const { username, password } = requireCredentials(p)
     const name = refuseLogged(ctx, `registration of ${quote(username)}`, () => checkNewAccount(username, password, ctx.config.security.min_password_length))
     // Probing which names exist counts like a failed sign-in, so it is throttled the same way.
-    checkThrottle(ctx)
+    await checkThrottle(ctx)
     if (await localNameTaken(ctx.store, ctx.config, name)) return failAttempt(ctx, `registration of ${quote(name)}`, undefined, E.usernameTaken)
     const user = newLocalAccount(ctx.config, name, await hashPassword(password))
     // Hashing yielded the event loop: another connection may have taken the name meanwhile.
     if (await localNameTaken(ctx.store, ctx.config, name)) failPlain(E.usernameTaken)
     await ctx.store.users.insert(user)
-    ctx.services.registrations.record(ctx.session.address)
+    await ctx.services.registrations.record(ctx.session.address)
     return finishLogin(ctx, user.id, true)
   },
 })
@@ -144,7 +145,7 @@ export const login = defineGuestCommand({
     requireLocalAccounts(ctx)
     const { username, password } = requireCredentials(p)
     const id = localId(username)
-    checkThrottle(ctx, id)
+    await checkThrottle(ctx, id)
     // By account ID first: a local account renamed with user_update still signs in with its name.
     const user = (await ctx.store.users.get(id)) ?? (await ctx.store.users.getByUsername(id))
     if (!user) return failAttempt(ctx, signIn(id), id, E.userNotFound)

@@ -76,7 +76,7 @@ export const userUpdate = defineCommand({
     }
     const updated = (await ctx.store.users.update(target.id, patch)) ?? fail('Target user not found')
     // Live connections keep the name they announce when they close.
-    for (const session of ctx.hub.sessionsOf(updated.id)) if (session.user) session.user.username = updated.username
+    ctx.hub.updateSessions(updated.id, { username: updated.username })
     const nickname = updated.nickname ?? null
     return {
       // Upstream broadcasts before it returns the reply.

@@ -68,7 +68,7 @@ export const userTimeout = defineCommand({
     const reply = { cmd: 'user_timeout', user: p.user, timeout: seconds }
     const audit = [{ action: 'user_timeout', target_id: target.id, target_name: target.username, details: { timeout: seconds } }]
     if (!ctx.config.rate_limiting.enabled) return { reply, audit }
-    ctx.limiter.timeout(target.id, seconds)
+    await ctx.limiter.timeout(target.id, seconds)
     const events = [{ name: 'user_timeout', data: { user_id: target.id, username: target.username, timeout: seconds * 1000 } }]
     if (seconds === 0) return { reply, audit, events }
     return { reply, audit, events, toFirstConnection: [{ userId: target.id, packet: rateLimitPacket(seconds, 'User timeout set') }] }

@@ -16,10 +16,10 @@ export const passwordChange = defineCommand({
     const { current_password: current, new_password: next } = p
     if (typeof current !== 'string' || typeof next !== 'string' || current === '' || next.trim() === '') fail('Current and new password required')
     const throttle = ctx.services.loginThrottle
-    const wait = throttle.retryAfter(ctx.session.address, ctx.user.id)
+    const wait = await throttle.retryAfter(ctx.session.address, ctx.user.id)
     if (wait > 0) fail(E.tooManyAttempts(wait))
     if (!(await verifyPassword(current, ctx.user.password_hash))) {
-      throttle.record(ctx.session.address, ctx.user.id)
+      await throttle.record(ctx.session.address, ctx.user.id)
       fail(E.invalidPassword)
     }
     const min = ctx.config.security.min_password_length

@@ -14,7 +14,7 @@ export const rateLimitStatus = defineCommand({
     if (target?.id !== ctx.user.id && !ctx.user.roles.includes('owner')) fail('Access denied: can only check your own rate limit status')
     requireLimiter(ctx)
     if (!target) return fail(E.userNotFound)
-    return { reply: { cmd: 'rate_limit_status', user: target.username, status: ctx.limiter.status(target.id) } }
+    return { reply: { cmd: 'rate_limit_status', user: target.username, status: await ctx.limiter.status(target.id) } }
   },
 })
 
@@ -30,7 +30,7 @@ export const rateLimitReset = defineCommand({
     requireLimiter(ctx)
     const target = await ctx.store.users.resolve(p.user!)
     if (!target) return fail(E.userNotFound)
-    ctx.limiter.reset(target.id)
+    await ctx.limiter.reset(target.id)
     return { reply: { cmd: 'rate_limit_reset', user: p.user, val: `Rate limit reset for user ${p.user}` } }
   },
 })

@@ -33,7 +33,7 @@ export const statusSet = defineCommand({
     const status = { status: p.status as string, text: (p.text ?? '') as string }
     const user = (await ctx.store.users.update(ctx.user.id, { status })) ?? fail(E.rolesNotFound)
     const previous = ctx.session.status
-    for (const session of ctx.hub.sessionsOf(user.id)) session.status = status.status
+    ctx.hub.updateSessions(user.id, { status: status.status })
 
     const own = topics.user(user.id)
     const everyone = topics.users

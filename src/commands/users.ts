@@ -30,7 +30,7 @@ export const usersOnline = defineCommand({
   async run(ctx) {
     const roles = await ctx.roles()
     const users = []
-    for (const id of ctx.hub.onlineUserIds()) {
+    for (const id of ctx.hub.onlineAnywhere()) {
       const user = await ctx.store.users.get(id)
       if (!user || user.status?.status === 'invisible') continue
       users.push({

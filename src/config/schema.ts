@@ -151,6 +151,24 @@ export const Config = T.Object(
       },
       Open,
     ),
+    /** Several nodes behind a load balancer: Redis carries broadcasts, presence and limits (docs/cluster.md). */
+    cluster: T.Object(
+      {
+        /** `redis://host:port`; empty keeps the single-node mode. The env `ORIGINCHATS_REDIS_URL` overrides it. */
+        redis_url: T.String({ default: '' }),
+        /** This node's name in Redis; empty picks a random one at each start. */
+        node_id: T.String({ default: '' }),
+        /** Prefix of every Redis key this server uses (several clusters can share one Redis). */
+        key_prefix: T.String({ default: 'originchats:' }),
+        /** The Redis Stream that carries broadcasts and control events, under `key_prefix`. */
+        stream: T.String({ default: 'bus' }),
+        /** Entries kept in the stream (approximate trimming): how far behind a node may fall before it must resync. */
+        stream_max_length: T.Integer({ minimum: 1000, default: 100_000 }),
+        /** A node not heard from for this long is taken as dead: its users are announced gone. */
+        node_timeout_ms: T.Integer({ minimum: 500, default: 5000 }),
+      },
+      Open,
+    ),
     storage: T.Object(
       {
         /** Folder of the database, relative to config.json unless absolute. `--data` overrides it. */

@@ -1,5 +1,6 @@
 import { channelAllows } from '../auth/permissions.ts'
 import type { Bus } from '../bus/types.ts'
+import type { Roster, SessionChange } from '../cluster/types.ts'
 import type { Packet } from '../protocol/errors.ts'
 import type { ChannelRecord, Store } from '../store/types.ts'
 import type { Session, SessionUser } from './session.ts'
@@ -10,6 +11,8 @@ export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   policy: 1008,
+  /** Cluster mode: this node missed broadcasts (docs/cluster.md, Faults); the client should reconnect and reload. */
+  resync: 4000,
 } as const
 
 /**
@@ -26,15 +29,28 @@ export class Hub {
   constructor(
     private readonly bus: Bus,
     private readonly store: Store,
+    /** Cluster mode: who is online on the other nodes too. */
+    private readonly roster?: Roster,
   ) {}
 
   connectionsFrom(address: string) {
     return this.perAddress.get(address) ?? 0
   }
 
+  /** Over every node in a cluster; this node's count alone otherwise. */
+  connectionsAnywhere(address: string): number | Promise<number> {
+    return this.roster ? this.roster.connectionsFrom(address) : this.connectionsFrom(address)
+  }
+
+  /** Open sockets per client address on this node. */
+  addressCounts(): Map<string, number> {
+    return new Map(this.perAddress)
+  }
+
   opened(session: Session) {
     this.sockets.add(session)
     this.perAddress.set(session.address, this.connectionsFrom(session.address) + 1)
+    this.roster?.socketOpened(session.address)
     this.bus.subscribe(session, topics.sockets)
   }
 
@@ -58,6 +74,7 @@ export class Hub {
   /** Returns the user whose last connection this was, if any. */
   closed(session: Session): SessionUser | undefined {
     if (!this.sockets.delete(session)) return undefined
+    this.roster?.socketClosed(session.address)
     const left = this.connectionsFrom(session.address) - 1
     if (left > 0) this.perAddress.set(session.address, left)
     else this.perAddress.delete(session.address)
@@ -76,10 +93,17 @@ export class Hub {
     return [...(this.byUser.get(userId) ?? [])]
   }
 
+  /** On any node. */
   isOnline(userId: string) {
-    return this.byUser.has(userId)
+    return this.byUser.has(userId) || (this.roster?.has(userId) ?? false)
   }
 
+  /** Users with a connection on any node (this node's alone, outside a cluster). */
+  onlineAnywhere(): string[] {
+    return this.roster ? [...new Set([...this.byUser.keys(), ...this.roster.userIds()])] : this.onlineUserIds()
+  }
+
+  /** Users with a connection on this node. */
   onlineUserIds(): string[] {
     return [...this.byUser.keys()]
   }
@@ -96,6 +120,20 @@ export class Hub {
 
   send(session: Session, packet: Packet) {
     session.ws.send(JSON.stringify(packet))
+  }
+
+  /** A rename or a status for every live session of the user, on every node in a cluster. */
+  updateSessions(userId: string, change: SessionChange) {
+    this.applySessionChange(userId, change)
+    this.roster?.sessionsChanged(userId, change)
+  }
+
+  /** The same on this node alone (what another node's change asks of this one). */
+  applySessionChange(userId: string, { username, status }: SessionChange) {
+    for (const session of this.sessionsOf(userId)) {
+      if (username !== undefined && session.user) session.user.username = username
+      if (status !== undefined) session.status = status
+    }
   }
 
   /** Recompute channel subscriptions for every socket of these users (after role changes). */

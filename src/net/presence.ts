@@ -1,5 +1,6 @@
 import { isBanned } from '../auth/permissions.ts'
 import type { Bus } from '../bus/types.ts'
+import type { Roster } from '../cluster/types.ts'
 import { quote, type Logger } from '../log.ts'
 import type { Context, Login } from '../protocol/command.ts'
 import { E, authError } from '../protocol/errors.ts'
@@ -21,12 +22,17 @@ export class Presence {
     private readonly hub: Hub,
     private readonly bus: Bus,
     private readonly log: Logger,
+    /** Cluster mode: counts sessions over every node, so each announcement is made once in all. */
+    private readonly roster?: Roster,
   ) {}
 
   async login(ctx: Context, { user, cracked, isNew }: Login) {
     const session = ctx.session
-    const first = await this.hub.authenticated(session, { id: user.id, username: user.username, cracked })
-    if (first === undefined) return
+    const local = await this.hub.authenticated(session, { id: user.id, username: user.username, cracked })
+    if (local === undefined) return
+    const first = this.roster ? await this.roster.joined(session) : local
+    // Closed while Redis counted it: its leaving is already announced, an arrival now would come after it.
+    if (this.roster && !this.hub.sockets.has(session)) return
     // A ban applied after the login command's own check but before the socket was registered
     // could not reach this socket; from here on it would (hub.disconnectUser), so look once more.
     const current = await ctx.store.users.get(user.id)
@@ -55,10 +61,15 @@ export class Presence {
     this.leaving.push(hook)
   }
 
+  private announceGone(username: string) {
+    this.bus.publish(topics.users, { cmd: 'user_disconnect', username })
+  }
+
   closed(session: Session, code: number) {
     const gone = this.hub.closed(session)
     for (const hook of this.leaving) hook(session)
-    if (gone) this.bus.publish(topics.users, { cmd: 'user_disconnect', username: gone.username })
+    if (this.roster && session.user) void this.roster.left(session).then((last) => last && this.announceGone(session.user!.username))
+    else if (gone) this.announceGone(gone.username)
     this.log.info(`connection ${session.id} closed (${code})${session.user ? ` user ${quote(session.user.username)}` : ''}`)
   }
 }

@@ -34,7 +34,10 @@ export function startServer(deps: NetDeps, port: number, tls?: TlsFiles): Server
       const address = clientAddress(request, peer, deps.config().security.trust_proxy)
       if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
         if (new URL(request.url).pathname !== '/') return jsonResponse({ error: 'Not found' }, 404)
-        if (hub.connectionsFrom(address) >= deps.config().security.max_connections_per_ip) {
+        const counted = hub.connectionsAnywhere(address)
+        // Alone the count is at hand; only a cluster's sum over nodes is waited for.
+        const open = typeof counted === 'number' ? counted : await counted
+        if (open >= deps.config().security.max_connections_per_ip) {
           log.warn(`refused connection from ${address}: too many connections`)
           return jsonResponse({ error: 'Too many connections from this address' }, 429)
         }

@@ -1,7 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import type { AttachmentCleanup } from '../attachments/cleanup.ts'
 import type { AttachmentService } from '../attachments/service.ts'
-import type { AddressLimiter } from '../auth/address-limit.ts'
+import type { AddressCounter } from '../auth/address-limit.ts'
 import type { LoginThrottle } from '../auth/login-throttle.ts'
 import type { RateLimiter } from '../auth/rate-limit.ts'
 import type { RoturClient } from '../auth/rotur.ts'
@@ -51,7 +51,7 @@ export interface Services {
   /** Failed sign-ins per (address, account) and per address. */
   loginThrottle: LoginThrottle
   /** Accounts created per address. */
-  registrations: AddressLimiter
+  registrations: AddressCounter
   /** The configuration in force, for commands that change it (`server_update`). */
   settings: LiveConfig
   /** Local icon/banner files and the URLs clients see for them. */

@@ -1,6 +1,7 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { TSchema } from '@sinclair/typebox'
 import type { Bus } from '../bus/types.ts'
+import type { Peers } from '../cluster/types.ts'
 import { logAction, record } from '../audit/modlog.ts'
 import { hasPermission, isBanned } from '../auth/permissions.ts'
 import { topics } from '../net/topics.ts'
@@ -37,6 +38,8 @@ export interface RouterDeps {
   voice?: VoiceState
   /** Queues a message's Web Push notifications (Effects.push). */
   notify?(job: NonNullable<Effects['push']>): void
+  /** Cluster mode: the other nodes, told of disconnects and access changes. */
+  peers?: Peers
   /** Hears when a frame's answers are sent: its command if known, and the time since it started. */
   answered?(cmd: string | undefined, seconds: number): void
 }
@@ -153,12 +156,12 @@ export class Router {
     // Whatever socket it arrives on (one that authenticated while the ban was being applied, too).
     if (isBanned(user.roles)) throw new Banned()
     const userCtx: UserContext = { ...ctx, user }
-    if (spec.throttle) this.consumeAction(userCtx)
-    if (spec.rateLimit === 'first') this.consumeRate(userCtx, spec)
+    if (spec.throttle) await this.consumeAction(userCtx)
+    if (spec.rateLimit === 'first') await this.consumeRate(userCtx, spec)
     if (spec.requires) await this.checkRequirement(userCtx, spec.requires)
     this.checkSchema(spec, check, packet)
     await spec.validate?.(userCtx, packet)
-    if (spec.rateLimit === 'validated') this.consumeRate(userCtx, spec)
+    if (spec.rateLimit === 'validated') await this.consumeRate(userCtx, spec)
     return (spec.run as (ctx: UserContext, p: unknown) => Effects | Promise<Effects>)(userCtx, packet)
   }
 
@@ -181,14 +184,14 @@ export class Router {
   }
 
   /** The limiter answers with a `rate_limit` packet instead of the command's reply. */
-  private consumeRate(ctx: UserContext, spec: AnyCommand) {
+  private async consumeRate(ctx: UserContext, spec: AnyCommand) {
     if (!ctx.config.rate_limiting.enabled) return
-    const decision = ctx.limiter.check(ctx.user.id)
+    const decision = await ctx.limiter.check(ctx.user.id)
     if (!decision.allowed) throw new RateLimited(rateLimitPacket(decision.wait, spec.rateLimitReason ? decision.reason : undefined))
   }
 
-  private consumeAction(ctx: UserContext) {
-    const decision = ctx.actions.check(ctx.user.id)
+  private async consumeAction(ctx: UserContext) {
+    const decision = await ctx.actions.check(ctx.user.id)
     if (!decision.allowed) throw new RateLimited(rateLimitPacket(decision.wait, decision.reason))
   }
 
@@ -222,11 +225,15 @@ export class Router {
     for (const { userId, packet } of effects.toFirstConnection ?? []) {
       const first = hub.sessionsOf(userId)[0]
       if (first) hub.send(first, packet)
+      else this.deps.peers?.toFirstConnection(userId, packet)
     }
     for (const { session, packet } of effects.toSession ?? []) hub.send(session, packet)
-    if (effects.channelsChanged) await this.pushChannelLists(hub.onlineUserIds())
+    if (effects.channelsChanged) await this.pushChannelLists(hub.onlineAnywhere(), 'all')
     else if (effects.refreshAccess) await this.pushChannelLists(effects.refreshAccess)
-    for (const { userId, packet } of effects.disconnect ?? []) hub.disconnectUser(userId, packet)
+    for (const { userId, packet } of effects.disconnect ?? []) {
+      this.deps.peers?.disconnectUser(userId, packet)
+      hub.disconnectUser(userId, packet)
+    }
     if (by.actor) {
       for (const audit of effects.audit ?? []) {
         logAction(this.deps.log, by.actor, audit)
@@ -242,8 +249,10 @@ export class Router {
    * and send each their own `channels_get`, so a channel they gained or lost shows at once
    * (upstream left other clients' lists stale, commands.md §5.0).
    */
-  private async pushChannelLists(userIds: string[]) {
+  private async pushChannelLists(userIds: string[], everyone?: 'all') {
     const { hub, bus, store } = this.deps
+    // Ahead of the lists on the stream, so each node has resubscribed before its clients read them.
+    this.deps.peers?.refreshUsers(everyone ?? userIds)
     await hub.refreshUsers(userIds)
     for (const userId of userIds) {
       const user = await store.users.get(userId)

@@ -121,7 +121,7 @@ const mute: BuiltinSlash = {
     const reason = reasonOf(args)
     if (user.roles.includes('owner')) fail('Cannot mute the server owner')
     requireLimiter(ctx)
-    ctx.limiter.timeout(user.id, seconds)
+    await ctx.limiter.timeout(user.id, seconds)
     return {
       response: `🔇 **${displayName(user)}** has been muted for ${seconds} seconds.\n**Reason:** ${reason}`,
       effects: {
@@ -140,7 +140,7 @@ const unmute: BuiltinSlash = {
     const user = await target(ctx, args)
     requireLimiter(ctx)
     // Lifts the timeout too (upstream only reset the counters, compat-notes bug 36).
-    ctx.limiter.reset(user.id)
+    await ctx.limiter.reset(user.id)
     return {
       response: `🔊 **${displayName(user)}** has been unmuted.`,
       effects: {

@@ -73,7 +73,7 @@ export class WebhookEndpoint {
     if (!isObject(body)) return error('JSON body must be an object', 400)
     const channel = await this.deps.store.channels.get(webhook.channel)
     if (!channel) return error('Channel not found', 404)
-    const limited = this.rateLimited(webhook)
+    const limited = await this.rateLimited(webhook)
     if (limited) return limited
     const event = request.headers.get('x-github-event')
     const draft = isGithubPayload(event, body) ? githubDraft(event, body) : this.normalDraft(webhook, body)
@@ -86,9 +86,9 @@ export class WebhookEndpoint {
     return found && tokenMatches(token, found.tokenHash) ? found.webhook : undefined
   }
 
-  private rateLimited(webhook: WebhookRecord): Response | undefined {
+  private async rateLimited(webhook: WebhookRecord): Promise<Response | undefined> {
     if (!this.deps.config().rate_limiting.enabled) return undefined
-    const decision = this.deps.limiter.check(webhook.id)
+    const decision = await this.deps.limiter.check(webhook.id)
     if (decision.allowed) return undefined
     return tooMany('Rate limited', Math.ceil(decision.wait))
   }

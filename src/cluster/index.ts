@@ -1,0 +1,152 @@
+import { type AddressCounter, AddressLimiter } from '../auth/address-limit.ts'
+import { MemoryRateLimiter, type RateLimiter, type RateLimitSettings } from '../auth/rate-limit.ts'
+import { RedisBus } from '../bus/redis/bus.ts'
+import type { LocalBus } from '../bus/local.ts'
+import type { Logger } from '../log.ts'
+import { CloseCode, type Hub } from '../net/hub.ts'
+import { RedisConnection } from './connection.ts'
+import { RedisAddressCounter, RedisRateLimiter } from './limits.ts'
+import { StreamPeers, type ControlEvent } from './peers.ts'
+import { RedisRoster } from './roster.ts'
+import type { ClusterSettings } from './settings.ts'
+import { StreamTailer, StreamWriter, type Entry } from './stream.ts'
+
+export interface ClusterDeps {
+  hub: Hub
+  /** Drops cached store data of `scope` when another node changed it. */
+  invalidate?(scope: string): void
+}
+
+/**
+ * This node's membership of a cluster: two Redis connections (commands, and the stream tail
+ * that blocks), the bus, the roster and the peers. Imported only when `cluster.redis_url` is set.
+ */
+export class Cluster {
+  readonly roster: RedisRoster
+  readonly peers: StreamPeers
+  private readonly writer: StreamWriter
+  private tailer: StreamTailer | undefined
+  private redisBus: RedisBus | undefined
+  private deps: ClusterDeps | undefined
+  /** Settles once the node is registered and reading the stream (see startApp). */
+  ready: Promise<void> = Promise.resolve()
+
+  private constructor(
+    readonly settings: ClusterSettings,
+    private readonly redis: RedisConnection,
+    private readonly tail: RedisConnection,
+    private readonly log: Logger,
+  ) {
+    this.writer = new StreamWriter(redis, settings.stream, settings.nodeId, settings.streamMaxLength, log)
+    this.peers = new StreamPeers(this.writer, (userId) => this.roster.firstSession(userId), log)
+    this.roster = new RedisRoster(redis, settings, log, (userId, change) => this.peers.sessionsChanged(userId, change))
+  }
+
+  static async connect(settings: ClusterSettings, log: Logger): Promise<Cluster> {
+    const name = (role: string) => `originchats:${settings.nodeId}:${role}`.replace(/\s/g, '_')
+    const redis = await RedisConnection.open(settings.url, name('command'), log)
+    try {
+      const tail = await RedisConnection.open(settings.url, name('stream'), log)
+      return new Cluster(settings, redis, tail, log)
+    } catch (error) {
+      redis.close()
+      throw error
+    }
+  }
+
+  bus(local: LocalBus): RedisBus {
+    return (this.redisBus = new RedisBus(local, this.writer))
+  }
+
+  /** A per-key message limiter shared by every node (named apart: messages, actions, webhooks). */
+  rateLimiter(name: string, settings: () => RateLimitSettings): RateLimiter {
+    return new RedisRateLimiter(this.redis, `${this.settings.prefix}limit:${name}:`, settings, new MemoryRateLimiter(settings), this.log)
+  }
+
+  /** A fixed-window counter per address shared by every node (registrations, failed sign-ins). */
+  addressCounter(name: string, limit: () => number, windowMs: number): AddressCounter {
+    return new RedisAddressCounter(this.redis, `${this.settings.prefix}limit:${name}:`, limit, windowMs, new AddressLimiter(limit, windowMs), this.log)
+  }
+
+  start(deps: ClusterDeps) {
+    this.deps = deps
+    const tailer = new StreamTailer(
+      this.tail,
+      this.settings.stream,
+      this.settings.nodeId,
+      this.settings.streamMaxLength,
+      {
+        entry: (entry) => this.received(entry),
+        lost: () => this.resync(),
+        restarted: () => this.roster.restarted(),
+      },
+      this.log,
+    )
+    this.tailer = tailer
+    this.ready = (async () => {
+      await tailer.start()
+      await this.roster.start(deps.hub, this.redisBus!)
+      this.log.info(`cluster node ${this.settings.nodeId} joined (stream ${this.settings.stream})`)
+    })()
+    return this.ready
+  }
+
+  /** After this node's sockets closed: they leave Redis and are announced gone, then the connections close. */
+  async stop() {
+    await this.ready.catch(() => {})
+    await this.roster.stop(true)
+    await this.writer.flushed()
+    await this.halt()
+  }
+
+  /** As a killed process would: no goodbye, the sessions stay in Redis until another node's reaper. */
+  async abandon() {
+    await this.roster.stop(false)
+    await this.halt()
+  }
+
+  private async halt() {
+    this.writer.stop()
+    await this.tailer?.stop()
+    this.redis.close()
+  }
+
+  private async received(entry: Entry) {
+    if ('frame' in entry) return this.redisBus!.deliver(entry.topic, entry.frame)
+    let event: ControlEvent
+    try {
+      event = JSON.parse(entry.event)
+    } catch {
+      return this.log.warn(`ignored a malformed control event from node ${entry.node}`)
+    }
+    const { hub, invalidate } = this.deps!
+    switch (event.t) {
+      case 'online':
+      case 'offline':
+        return this.roster.heard(event)
+      case 'disconnect':
+        return hub.disconnectUser(event.u, event.p)
+      case 'refresh':
+        return event.u === 'all' ? hub.refreshAll() : hub.refreshUsers(event.u)
+      case 'invalidate':
+        return invalidate?.(event.s)
+      case 'session':
+        hub.applySessionChange(event.u, event.c)
+        return this.roster.renamed(event.u, event.c)
+      case 'first': {
+        if (event.n !== this.settings.nodeId) return
+        const sessions = hub.sessionsOf(event.u)
+        const target = sessions.find((session) => String(session.id) === event.s) ?? sessions[0]
+        if (target) hub.send(target, event.p)
+        return
+      }
+    }
+  }
+
+  /** Broadcasts this node did not read are gone: its clients reconnect and load everything afresh. */
+  private async resync() {
+    for (const session of this.deps!.hub.sockets) session.ws.close(CloseCode.resync, 'Cluster resync, reconnect')
+    // The online and offline events were among what was missed.
+    await this.roster.reload().catch((error) => this.log.warn(`redis: could not reload who is online: ${(error as Error)?.message ?? error}`))
+  }
+}

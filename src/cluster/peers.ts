@@ -1,0 +1,50 @@
+import type { Logger } from '../log.ts'
+import type { Packet } from '../protocol/errors.ts'
+import type { StreamWriter } from './stream.ts'
+import type { Peers, SessionChange } from './types.ts'
+
+/** Control events on the stream, in order with the broadcasts around them. */
+export type ControlEvent =
+  | { t: 'online' | 'offline'; u: string }
+  | { t: 'disconnect'; u: string; p?: Packet }
+  | { t: 'refresh'; u: string[] | 'all' }
+  | { t: 'invalidate'; s: string }
+  | { t: 'session'; u: string; c: SessionChange }
+  /** For node `n` only: send `p` to its session `s` of user `u` (or to its first one if that closed). */
+  | { t: 'first'; n: string; s: string; u: string; p: Packet }
+
+export class StreamPeers implements Peers {
+  constructor(
+    private readonly writer: StreamWriter,
+    /** One of the user's sessions on any node, from Redis. */
+    private readonly locate: (userId: string) => Promise<{ node: string; session: string } | undefined>,
+    private readonly log: Logger,
+  ) {}
+
+  toFirstConnection(userId: string, packet: Packet) {
+    this.locate(userId).then(
+      (found) => found && this.send({ t: 'first', n: found.node, s: found.session, u: userId, p: packet }),
+      (error) => this.log.warn(`redis: could not find a connection of ${userId} on another node: ${(error as Error)?.message ?? error}`),
+    )
+  }
+
+  disconnectUser(userId: string, packet?: Packet) {
+    this.send({ t: 'disconnect', u: userId, ...(packet ? { p: packet } : {}) })
+  }
+
+  refreshUsers(userIds: string[] | 'all') {
+    if (userIds === 'all' || userIds.length > 0) this.send({ t: 'refresh', u: userIds })
+  }
+
+  sessionsChanged(userId: string, change: SessionChange) {
+    this.send({ t: 'session', u: userId, c: change })
+  }
+
+  invalidate(scope: string) {
+    this.send({ t: 'invalidate', s: scope })
+  }
+
+  private send(event: ControlEvent) {
+    this.writer.event(event)
+  }
+}
