@@ -239,7 +239,7 @@ export function createApp(options: AppOptions): App {
       for (const session of sessions) session.ws.close(CloseCode.goingAway, 'Server shutting down')
       await Promise.all(sessions.map((session) => session.frames.started.then(() => session.answered)))
       await listener.stop(true)
-      store.close()
+      await store.close()
       lock?.release()
       log.info('originchats stopped')
     })())

@@ -1,0 +1,98 @@
+import { SQL } from 'bun'
+
+export type Param = string | number | boolean | null | readonly (string | number | boolean | null)[]
+export type Row = Record<string, unknown>
+
+/** What repositories run statements through: the pool, or one transaction's connection. */
+export interface Queries {
+  all<T = Row>(text: string, params?: Param[]): Promise<T[]>
+  one<T = Row>(text: string, params?: Param[]): Promise<T | undefined>
+  /** The number of rows the statement wrote. */
+  run(text: string, params?: Param[]): Promise<number>
+}
+
+/** SQLSTATEs of a connection the server ended (restart, failover, admin shutdown). */
+const STALE_CONNECTION_STATES = new Set(['57P01', '57P02', '08000', '08003', '08006'])
+const STALE_CONNECTION_CODES = new Set(['ERR_POSTGRES_CONNECTION_CLOSED', 'ERR_POSTGRES_CONNECTION_TIMEOUT'])
+
+/**
+ * After a server restart, each pooled connection still looks open until its first statement
+ * fails: those failures are worth one retry on a fresh connection (twice at most). A refused
+ * connection (the server is down) is not retried: the request fails at once.
+ */
+export function isStaleConnection(error: unknown): boolean {
+  const e = error as { errno?: unknown; code?: unknown } | null
+  return !!e && (STALE_CONNECTION_STATES.has(String(e.errno)) || STALE_CONNECTION_CODES.has(String(e.code)))
+}
+
+const RETRIES = 2
+
+async function retrying<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work()
+    } catch (error) {
+      if (attempt >= RETRIES || !isStaleConnection(error)) throw error
+    }
+  }
+}
+
+type Executor = Pick<SQL, 'unsafe'>
+
+class Statements implements Queries {
+  constructor(
+    private readonly executor: Executor,
+    private readonly retry: boolean,
+  ) {}
+
+  private exec(text: string, params: Param[]) {
+    // Without parameters the simple protocol runs, which takes several statements (migrations).
+    const work = () => (params.length > 0 ? this.executor.unsafe(text, params as unknown[]) : this.executor.unsafe(text)) as Promise<unknown[] & { count: number }>
+    return this.retry ? retrying(work) : work()
+  }
+
+  async all<T>(text: string, params: Param[] = []) {
+    return [...(await this.exec(text, params))] as T[]
+  }
+
+  async one<T>(text: string, params: Param[] = []) {
+    return (await this.exec(text, params))[0] as T | undefined
+  }
+
+  async run(text: string, params: Param[] = []) {
+    return (await this.exec(text, params)).count
+  }
+}
+
+/** The connection pool: statements, transactions, and closing. */
+export class Database extends Statements {
+  constructor(readonly sql: SQL) {
+    super(sql, true)
+  }
+
+  /**
+   * Runs `work` in one transaction, committed when it resolves. A transaction that failed on a
+   * stale connection never committed, so it is run again from the start on a fresh one.
+   */
+  transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
+    return retrying(() => this.sql.begin((tx) => work(new Statements(tx, false))) as Promise<T>)
+  }
+
+  close() {
+    return this.sql.close()
+  }
+}
+
+export interface ConnectOptions {
+  /** postgres://user:password@host:port/database */
+  url: string
+  /** Schema for every table (`search_path`, with `public` after it for extensions); default: the server's. */
+  schema?: string
+  /** Pool size. */
+  max?: number
+}
+
+export function connect({ url, schema, max = 10 }: ConnectOptions): Database {
+  const connection = schema ? { search_path: `"${schema.replaceAll('"', '""')}", public` } : undefined
+  return new Database(new SQL(url, { max, ...(connection ? { connection } : {}) }))
+}

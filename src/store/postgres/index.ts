@@ -1,0 +1,74 @@
+import type { CommitObserver } from '../sqlite/group-commit.ts'
+import type { UpgradeLog } from '../sqlite/upgrade.ts'
+import type { Store } from '../types.ts'
+import { PostgresAttachments } from './attachments.ts'
+import { PostgresChannels } from './channels.ts'
+import { connect, type ConnectOptions } from './db.ts'
+import { PostgresEmojis } from './emojis.ts'
+import { PostgresMessages } from './messages.ts'
+import { migrate } from './migrate.ts'
+import { PostgresModlog } from './modlog.ts'
+import { PostgresPings } from './pings.ts'
+import { PostgresPolls } from './polls.ts'
+import { PostgresPush } from './push.ts'
+import { PostgresRoles } from './roles.ts'
+import { PostgresThreads } from './threads.ts'
+import { PostgresUnreads } from './unreads.ts'
+import { PostgresUsers } from './users.ts'
+import { PostgresWebhooks } from './webhooks.ts'
+
+export interface PostgresStoreOptions extends ConnectOptions {
+  /** Told about the migrations applied. */
+  log?: UpgradeLog
+  /** Hears of every group commit of new messages (for metrics). */
+  messagesCommitted?: CommitObserver
+}
+
+/** `postgres://user:secret@host/db` with the password hidden, for log lines and errors. */
+export const redactUrl = (url: string) => url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@')
+
+/**
+ * Connects to PostgreSQL and brings its schema to this binary's (see migrate.ts). Nothing is
+ * cached in this process: every node sees the others' writes at once, so there is nothing for
+ * a cluster to invalidate.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const db = connect(options)
+  const where = `${redactUrl(options.url)}${options.schema ? ` (schema ${options.schema})` : ''}`
+  try {
+    const applied = await migrate(db, where)
+    if (applied.length > 0) options.log?.info(`migrated ${where} to schema v${applied.at(-1)} (applied migrations ${applied.join(', ')})`)
+  } catch (error) {
+    await db.close()
+    throw error
+  }
+  const messages = new PostgresMessages(db, options.messagesCommitted)
+  const flushMessages = () => messages.flush()
+  let closing: Promise<void> | undefined
+  return {
+    users: new PostgresUsers(db),
+    roles: new PostgresRoles(db),
+    channels: new PostgresChannels(db, flushMessages),
+    threads: new PostgresThreads(db, flushMessages),
+    messages,
+    polls: new PostgresPolls(db),
+    unreads: new PostgresUnreads(db),
+    pings: new PostgresPings(db),
+    modlog: new PostgresModlog(db),
+    attachments: new PostgresAttachments(db),
+    emojis: new PostgresEmojis(db),
+    webhooks: new PostgresWebhooks(db),
+    push: new PostgresPush(db),
+    async backup() {
+      throw new Error('the PostgreSQL store is backed up with pg_dump (or the database server\'s own backups); set backup.interval_minutes to 0')
+    },
+    async ping() {
+      await db.one('SELECT 1')
+    },
+    close() {
+      // Acknowledged messages still waiting for their group commit are written first.
+      closing ??= flushMessages().finally(() => db.close())
+      return closing
+    },
+  }
+}
