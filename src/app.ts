@@ -47,8 +47,10 @@ export interface AppOptions {
   config: Config
   /** The config.json the config came from; edits such as `server_update` are written there. */
   configPath?: string
-  /** Full path of the SQLite database file. */
+  /** Full path of the SQLite database file; its folder is the data folder whatever the driver. */
   databasePath: string
+  /** An already open store (another driver, see store/open.ts); default: the SQLite file at `databasePath`. */
+  store?: Store
   /** Overrides `websocket.port` (0 = any free port). */
   port?: number
   log?: Logger
@@ -80,10 +82,12 @@ export function createApp(options: AppOptions): App {
   let vapid: VapidKeys
   let fingerprintSecret: string
   try {
-    store = createSqliteStore(options.databasePath, config().storage.synchronous, {
-      log,
-      messagesCommitted: (seconds, count) => metrics.messagesCommitted(seconds, count),
-    })
+    store =
+      options.store ??
+      createSqliteStore(options.databasePath, config().storage.synchronous, {
+        log,
+        messagesCommitted: (seconds, count) => metrics.messagesCommitted(seconds, count),
+      })
   } catch (error) {
     lock?.release()
     throw error

@@ -17,22 +17,21 @@ const STALE_CONNECTION_CODES = new Set(['ERR_POSTGRES_CONNECTION_CLOSED', 'ERR_P
 
 /**
  * After a server restart, each pooled connection still looks open until its first statement
- * fails: those failures are worth one retry on a fresh connection (twice at most). A refused
- * connection (the server is down) is not retried: the request fails at once.
+ * fails: those failures are retried, on another connection. Each failure discards one stale
+ * connection, so a pool of `max` needs at most `max` retries before it reaches a fresh one. A
+ * refused connection (the server is down) is not retried: the request fails at once.
  */
 export function isStaleConnection(error: unknown): boolean {
   const e = error as { errno?: unknown; code?: unknown } | null
   return !!e && (STALE_CONNECTION_STATES.has(String(e.errno)) || STALE_CONNECTION_CODES.has(String(e.code)))
 }
 
-const RETRIES = 2
-
-async function retrying<T>(work: () => Promise<T>): Promise<T> {
+async function retrying<T>(retries: number, work: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await work()
     } catch (error) {
-      if (attempt >= RETRIES || !isStaleConnection(error)) throw error
+      if (attempt >= retries || !isStaleConnection(error)) throw error
     }
   }
 }
@@ -42,13 +41,14 @@ type Executor = Pick<SQL, 'unsafe'>
 class Statements implements Queries {
   constructor(
     private readonly executor: Executor,
-    private readonly retry: boolean,
+    /** How often a statement that met a stale connection runs again; 0 inside a transaction. */
+    private readonly retries: number,
   ) {}
 
   private exec(text: string, params: Param[]) {
     // Without parameters the simple protocol runs, which takes several statements (migrations).
     const work = () => (params.length > 0 ? this.executor.unsafe(text, params as unknown[]) : this.executor.unsafe(text)) as Promise<unknown[] & { count: number }>
-    return this.retry ? retrying(work) : work()
+    return retrying(this.retries, work)
   }
 
   async all<T>(text: string, params: Param[] = []) {
@@ -66,8 +66,11 @@ class Statements implements Queries {
 
 /** The connection pool: statements, transactions, and closing. */
 export class Database extends Statements {
-  constructor(readonly sql: SQL) {
-    super(sql, true)
+  constructor(
+    readonly sql: SQL,
+    private readonly poolSize: number,
+  ) {
+    super(sql, poolSize)
   }
 
   /**
@@ -75,7 +78,7 @@ export class Database extends Statements {
    * stale connection never committed, so it is run again from the start on a fresh one.
    */
   transaction<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
-    return retrying(() => this.sql.begin((tx) => work(new Statements(tx, false))) as Promise<T>)
+    return retrying(this.poolSize, () => this.sql.begin((tx) => work(new Statements(tx, 0))) as Promise<T>)
   }
 
   close() {
@@ -90,9 +93,12 @@ export interface ConnectOptions {
   schema?: string
   /** Pool size. */
   max?: number
+  /** Shown in pg_stat_activity, so an operator can tell the nodes' connections apart. */
+  applicationName?: string
 }
 
-export function connect({ url, schema, max = 10 }: ConnectOptions): Database {
-  const connection = schema ? { search_path: `"${schema.replaceAll('"', '""')}", public` } : undefined
-  return new Database(new SQL(url, { max, ...(connection ? { connection } : {}) }))
+export function connect({ url, schema, max = 10, applicationName = 'originchats' }: ConnectOptions): Database {
+  const connection: Record<string, string> = { application_name: applicationName }
+  if (schema) connection.search_path = `"${schema.replaceAll('"', '""')}", public`
+  return new Database(new SQL(url, { max, connection }), max)
 }

@@ -1,11 +1,29 @@
+import type { Queries } from '../db.ts'
+
 /**
  * The whole schema as the SQLite driver has it after its migration 10, with two differences that
  * matter when several nodes write at once: reactions are rows of their own (one per message,
  * emoji and user) instead of a JSON column rewritten by whoever reacts, and substring search
  * uses a pg_trgm GIN index. JSON documents are `text`, so their key order is kept as written.
  */
-export default `
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
+export default async function initial(db: Queries): Promise<void> {
+  await db.run(TABLES)
+  await trigramIndex(db)
+}
+
+/**
+ * pg_trgm lives in `public` unless someone installed it elsewhere before; its operator class is
+ * named with its schema, so the index works whatever the search_path.
+ */
+async function trigramIndex(db: Queries) {
+  await db.run('CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public')
+  const { schema } = (await db.one<{ schema: string }>(
+    "SELECT n.nspname AS schema FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'",
+  ))!
+  await db.run(`CREATE INDEX messages_content_trgm ON messages USING gin (content "${schema.replaceAll('"', '""')}".gin_trgm_ops)`)
+}
+
+const TABLES = `
 
 CREATE TABLE users (
   seq BIGSERIAL PRIMARY KEY,
@@ -45,7 +63,6 @@ CREATE TABLE messages (
 CREATE INDEX messages_target ON messages (channel, thread, seq);
 CREATE INDEX messages_reply ON messages (reply_to_id) WHERE reply_to_id IS NOT NULL;
 CREATE INDEX messages_pinned ON messages (channel, thread, seq) WHERE pinned;
-CREATE INDEX messages_content_trgm ON messages USING gin (content gin_trgm_ops);
 
 CREATE TABLE message_reactions (
   seq BIGSERIAL,

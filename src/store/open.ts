@@ -1,0 +1,27 @@
+import type { Config } from '../config/schema.ts'
+import { ConfigError } from '../config/load.ts'
+import type { Store } from './types.ts'
+
+export interface OpenLog {
+  info(message: string): void
+}
+
+/**
+ * Where the PostgreSQL store is: `ORIGINCHATS_STORAGE_URL` (keeps the password out of
+ * config.json), else `storage.url`, else `DATABASE_URL` (what hosting platforms set).
+ */
+export function storageUrl(config: Config, env: Record<string, string | undefined> = process.env): string {
+  return env.ORIGINCHATS_STORAGE_URL || config.storage.url || env.DATABASE_URL || ''
+}
+
+/**
+ * Opens the configured store when it is not the default SQLite file; undefined for `sqlite`,
+ * which createApp opens itself. The PostgreSQL driver is imported only here, only when chosen.
+ */
+export async function openConfiguredStore(config: Config, log: OpenLog, env: Record<string, string | undefined> = process.env): Promise<Store | undefined> {
+  if (config.storage.driver !== 'postgres') return undefined
+  const url = storageUrl(config, env)
+  if (url === '') throw new ConfigError('storage.driver is "postgres" but no database URL is set: set storage.url or ORIGINCHATS_STORAGE_URL')
+  const { openPostgresStore } = await import('./postgres/index.ts')
+  return openPostgresStore({ url, log })
+}
