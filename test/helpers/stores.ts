@@ -90,3 +90,17 @@ const postgres: StoreDriver = {
 
 /** Every store driver; the store contract tests run once per driver. */
 export const storeDrivers: StoreDriver[] = [sqlite, postgres]
+
+/**
+ * The store behind `startServer`: SQLite in the data folder by default; with
+ * ORIGINCHATS_TEST_STORAGE=postgres, a fresh PostgreSQL schema per server, dropped at its stop.
+ */
+export async function serverStorage(): Promise<{ open(): Promise<Store | undefined>; drop(): Promise<void> }> {
+  if (process.env.ORIGINCHATS_TEST_STORAGE !== 'postgres') return { open: async () => undefined, drop: async () => {} }
+  if (postgresSkip) throw new Error(postgresSkip)
+  const { schema, drop } = await freshSchema()
+  return {
+    open: () => openPostgresStore({ url: POSTGRES_TEST_URL, schema, max: 4 }),
+    drop,
+  }
+}
