@@ -23,14 +23,15 @@ for (const driver of storeDrivers) {
     function withStore(run: (store: Store) => Promise<void>) {
       return async () => {
         const database = await driver.fresh()
-        const store = await database.open()
+        let store: Store | undefined
         try {
+          store = await database.open()
           // #general comes with the database; messages may only be stored in channels that exist.
           await store.channels.insert({ name: OTHER.channel, type: 'text' })
           await store.threads.insert({ id: THREAD.thread_id!, parent_channel: THREAD.channel, name: 't', created_by: 'u1', created_at: 0, locked: false, archived: false })
           await run(store)
         } finally {
-          await store.close()
+          await store?.close()
           await database.drop()
         }
       }

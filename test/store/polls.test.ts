@@ -31,11 +31,12 @@ for (const driver of storeDrivers) {
     function withStore(run: (store: Store) => Promise<void>) {
       return async () => {
         const database = await driver.fresh()
-        const store = await database.open()
+        let store: Store | undefined
         try {
+          store = await database.open()
           await run(store)
         } finally {
-          await store.close()
+          await store?.close()
           await database.drop()
         }
       }

@@ -33,14 +33,15 @@ for (const driver of storeDrivers) {
     function withStore(run: (store: Store) => Promise<void>) {
       return async () => {
         const database = await driver.fresh()
-        const store = await database.open()
+        let store: Store | undefined
         try {
+          store = await database.open()
           await store.channels.insert({ name: OTHER.channel, type: 'text' })
           await store.channels.insert({ name: THREAD.channel, type: 'forum' })
           await store.threads.insert({ ...THREAD_RECORD, created_at: 1, locked: false, archived: false })
           await run(store)
         } finally {
-          await store.close()
+          await store?.close()
           await database.drop()
         }
       }
