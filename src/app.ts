@@ -40,6 +40,7 @@ import { Router } from './protocol/router.ts'
 import { VoiceRooms } from './voice/rooms.ts'
 import { acquireDataLock } from './store/lock.ts'
 import { createSqliteStore } from './store/sqlite/index.ts'
+import type { StoreFactory } from './store/open.ts'
 import type { Store } from './store/types.ts'
 import { WebhookEndpoint } from './webhooks/http.ts'
 
@@ -49,8 +50,8 @@ export interface AppOptions {
   configPath?: string
   /** Full path of the SQLite database file; its folder is the data folder whatever the driver. */
   databasePath: string
-  /** An already open store (another driver, see store/open.ts); default: the SQLite file at `databasePath`. */
-  store?: Store
+  /** Builds the store of another driver, already connected (see store/open.ts); default: the SQLite file at `databasePath`. */
+  store?: StoreFactory
   /** Overrides `websocket.port` (0 = any free port). */
   port?: number
   log?: Logger
@@ -82,12 +83,10 @@ export function createApp(options: AppOptions): App {
   let vapid: VapidKeys
   let fingerprintSecret: string
   try {
-    store =
-      options.store ??
-      createSqliteStore(options.databasePath, config().storage.synchronous, {
-        log,
-        messagesCommitted: (seconds, count) => metrics.messagesCommitted(seconds, count),
-      })
+    const messagesCommitted = (seconds: number, count: number) => metrics.messagesCommitted(seconds, count)
+    store = options.store
+      ? options.store({ messagesCommitted })
+      : createSqliteStore(options.databasePath, config().storage.synchronous, { log, messagesCommitted })
   } catch (error) {
     lock?.release()
     throw error

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.ts'
 import { EMOJI_DIR, EmojiCatalog } from '../emojis/catalog.ts'
 import { ImportError, importUpstream, locateUpstream, type ImportReport } from '../import/import.ts'
 import { DataLockedError, acquireDataLock } from '../store/lock.ts'
-import { openConfiguredStore } from '../store/open.ts'
+import { configuredStore } from '../store/open.ts'
 import { DATABASE_FILE, createSqliteStore } from '../store/sqlite/index.ts'
 import { resolveConfig, resolveDataDir } from './serve.ts'
 
@@ -22,7 +22,7 @@ export async function importFolder(upstream: string, dataDir: string, config: Co
   const lock = acquireDataLock(dataDir)
   try {
     const log = { info: (line: string) => console.log(line) }
-    const store = (await openConfiguredStore(config, log)) ?? createSqliteStore(join(dataDir, DATABASE_FILE), config.storage.synchronous, { log })
+    const store = (await configuredStore(config, log))?.() ?? createSqliteStore(join(dataDir, DATABASE_FILE), config.storage.synchronous, { log })
     try {
       const { emoji_allowed_file_types, emoji_max_size, emoji_max_count } = config.uploads
       const emojis = { catalog: new EmojiCatalog(store.emojis, join(dataDir, EMOJI_DIR)), allowed: emoji_allowed_file_types, maxSize: emoji_max_size, maxCount: emoji_max_count }

@@ -5,7 +5,7 @@ import { callAdminSocket, type AdminReply } from '../admin/socket.ts'
 import { record } from '../audit/modlog.ts'
 import type { Config } from '../config/schema.ts'
 import { DataLockedError, acquireDataLock, lockHolder } from '../store/lock.ts'
-import { openConfiguredStore } from '../store/open.ts'
+import { configuredStore } from '../store/open.ts'
 import { DATABASE_FILE, createSqliteStore } from '../store/sqlite/index.ts'
 import { readSecret } from './secret.ts'
 import { resolveConfig, resolveDataDir } from './serve.ts'
@@ -92,7 +92,7 @@ async function direct(dataDir: string, config: Config, request: AdminRequest): P
   const lock = acquireDataLock(dataDir)
   try {
     const log = { info: (line: string) => console.log(line) }
-    const store = (await openConfiguredStore(config, log)) ?? createSqliteStore(database, config.storage.synchronous, { log })
+    const store = (await configuredStore(config, log))?.() ?? createSqliteStore(database, config.storage.synchronous, { log })
     try {
       const { output, effects } = await runAdmin(store, config, request)
       for (const audit of effects?.audit ?? []) await record(store.modlog, config, CLI_ACTOR, audit)

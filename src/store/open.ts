@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts'
 import { ConfigError } from '../config/load.ts'
+import type { CommitObserver } from './sqlite/group-commit.ts'
 import type { Store } from './types.ts'
 
 export interface OpenLog {
@@ -14,14 +15,18 @@ export function storageUrl(config: Config, env: Record<string, string | undefine
   return env.ORIGINCHATS_STORAGE_URL || config.storage.url || env.DATABASE_URL || ''
 }
 
+/** Builds an opened store with the app's own observers (createApp calls it once). */
+export type StoreFactory = (observers?: { messagesCommitted?: CommitObserver }) => Store
+
 /**
- * Opens the configured store when it is not the default SQLite file; undefined for `sqlite`,
- * which createApp opens itself. The PostgreSQL driver is imported only here, only when chosen.
+ * Connects to the configured store when it is not the default SQLite file (migrating it first);
+ * undefined for `sqlite`, which createApp opens itself. The PostgreSQL driver is imported only
+ * here, only when chosen.
  */
-export async function openConfiguredStore(config: Config, log: OpenLog, env: Record<string, string | undefined> = process.env): Promise<Store | undefined> {
+export async function configuredStore(config: Config, log: OpenLog, env: Record<string, string | undefined> = process.env): Promise<StoreFactory | undefined> {
   if (config.storage.driver !== 'postgres') return undefined
   const url = storageUrl(config, env)
   if (url === '') throw new ConfigError('storage.driver is "postgres" but no database URL is set: set storage.url or ORIGINCHATS_STORAGE_URL')
-  const { openPostgresStore } = await import('./postgres/index.ts')
-  return openPostgresStore({ url, log })
+  const { preparePostgresStore } = await import('./postgres/index.ts')
+  return preparePostgresStore({ url, log })
 }

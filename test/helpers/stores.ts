@@ -2,7 +2,8 @@ import { SQL } from 'bun'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openPostgresStore } from '../../src/store/postgres/index.ts'
+import type { StoreFactory } from '../../src/store/open.ts'
+import { openPostgresStore, preparePostgresStore } from '../../src/store/postgres/index.ts'
 import { DATABASE_FILE, createSqliteStore } from '../../src/store/sqlite/index.ts'
 import type { Store } from '../../src/store/types.ts'
 
@@ -95,12 +96,12 @@ export const storeDrivers: StoreDriver[] = [sqlite, postgres]
  * The store behind `startServer`: SQLite in the data folder by default; with
  * ORIGINCHATS_TEST_STORAGE=postgres, a fresh PostgreSQL schema per server, dropped at its stop.
  */
-export async function serverStorage(): Promise<{ open(): Promise<Store | undefined>; drop(): Promise<void> }> {
+export async function serverStorage(): Promise<{ open(): Promise<StoreFactory | undefined>; drop(): Promise<void> }> {
   if (process.env.ORIGINCHATS_TEST_STORAGE !== 'postgres') return { open: async () => undefined, drop: async () => {} }
   if (postgresSkip) throw new Error(postgresSkip)
   const { schema, drop } = await freshSchema()
   return {
-    open: () => openPostgresStore({ url: POSTGRES_TEST_URL, schema, max: 4 }),
+    open: () => preparePostgresStore({ url: POSTGRES_TEST_URL, schema, max: 4 }),
     drop,
   }
 }

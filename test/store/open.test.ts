@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
 import { ConfigError, parseConfig } from '../../src/config/load.ts'
-import { openConfiguredStore, storageUrl } from '../../src/store/open.ts'
+import { configuredStore, storageUrl } from '../../src/store/open.ts'
 import { POSTGRES_TEST_URL, freshSchema, storeDrivers } from '../helpers/stores.ts'
 
 const silent = { info() {} }
@@ -16,8 +16,8 @@ test('the database URL: ORIGINCHATS_STORAGE_URL, else storage.url, else DATABASE
 
 test('sqlite, the default, is left to createApp; postgres without a URL is a configuration error', async () => {
   expect(parseConfig({}).storage).toMatchObject({ driver: 'sqlite', url: '' })
-  expect(await openConfiguredStore(parseConfig({}), silent, {})).toBeUndefined()
-  const opening = openConfiguredStore(parseConfig({ storage: { driver: 'postgres' } }), silent, {})
+  expect(await configuredStore(parseConfig({}), silent, {})).toBeUndefined()
+  const opening = configuredStore(parseConfig({ storage: { driver: 'postgres' } }), silent, {})
   expect(opening).rejects.toBeInstanceOf(ConfigError)
   await expect(opening).rejects.toThrow('storage.driver is "postgres" but no database URL is set: set storage.url or ORIGINCHATS_STORAGE_URL')
   expect(() => parseConfig({ storage: { driver: 'mysql' } })).toThrow()
@@ -26,7 +26,7 @@ test('sqlite, the default, is left to createApp; postgres without a URL is a con
 test.skipIf(storeDrivers.find((d) => d.name === 'postgres')!.skip !== undefined)('storage.driver "postgres" opens the database the URL names', async () => {
   const { schema, drop } = await freshSchema()
   const url = `${POSTGRES_TEST_URL}${POSTGRES_TEST_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema},public`)}`
-  const store = await openConfiguredStore(parseConfig({ storage: { driver: 'postgres' } }), silent, { ORIGINCHATS_STORAGE_URL: url })
+  const store = (await configuredStore(parseConfig({ storage: { driver: 'postgres' } }), silent, { ORIGINCHATS_STORAGE_URL: url }))?.()
   try {
     expect(await store!.roles.count()).toBe(4)
   } finally {

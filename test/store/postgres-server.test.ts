@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp } from '../../src/app.ts'
 import { parseConfig } from '../../src/config/load.ts'
-import { openPostgresStore } from '../../src/store/postgres/index.ts'
+import { preparePostgresStore } from '../../src/store/postgres/index.ts'
 import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
 import { TestClient } from '../helpers/client.ts'
 import { POSTGRES_TEST_URL, freshSchema, storeDrivers } from '../helpers/stores.ts'
@@ -26,7 +26,7 @@ test.skipIf(skip !== undefined)('a server on PostgreSQL answers "Internal server
     databasePath: join(dir, DATABASE_FILE),
     port: 0,
     log,
-    store: await openPostgresStore({ url: url.href, schema, max: 4 }),
+    store: await preparePostgresStore({ url: url.href, schema, max: 4 }),
   })
   try {
     const alice = await TestClient.connect(app.url)
@@ -43,6 +43,9 @@ test.skipIf(skip !== undefined)('a server on PostgreSQL answers "Internal server
     expect((await alice.post('after')).content).toBe('after')
     const { messages } = await alice.request({ cmd: 'messages_get', channel: 'general' })
     expect(messages.map((m: { content: string }) => m.content)).toEqual(['before', 'after'])
+    // The group commit feeds the metrics as on SQLite.
+    const metrics = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text()
+    expect(metrics).toContain('\noriginchats_messages_total 2\n')
     await alice.close()
   } finally {
     await app.stop()

@@ -3,7 +3,7 @@ import type { UpgradeLog } from '../sqlite/upgrade.ts'
 import type { Store } from '../types.ts'
 import { PostgresAttachments } from './attachments.ts'
 import { PostgresChannels } from './channels.ts'
-import { connect, type ConnectOptions } from './db.ts'
+import { connect, type ConnectOptions, type Database } from './db.ts'
 import { PostgresEmojis } from './emojis.ts'
 import { PostgresMessages } from './messages.ts'
 import { migrate } from './migrate.ts'
@@ -27,12 +27,17 @@ export interface PostgresStoreOptions extends ConnectOptions {
 /** `postgres://user:secret@host/db` with the password hidden, for log lines and errors. */
 export const redactUrl = (url: string) => url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@')
 
+/** What the app adds when it builds the store: observers of its own. */
+export interface StoreObservers {
+  messagesCommitted?: CommitObserver
+}
+
 /**
- * Connects to PostgreSQL and brings its schema to this binary's (see migrate.ts). Nothing is
- * cached in this process: every node sees the others' writes at once, so there is nothing for
- * a cluster to invalidate.
+ * Connects to PostgreSQL and brings its schema to this binary's (see migrate.ts); resolves with
+ * what builds the store on that pool. Nothing is cached in this process: every node sees the
+ * others' writes at once, so there is nothing for a cluster to invalidate.
  */
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+export async function preparePostgresStore(options: PostgresStoreOptions): Promise<(observers?: StoreObservers) => Store> {
   const db = connect(options)
   const where = `${redactUrl(options.url)}${options.schema ? ` (schema ${options.schema})` : ''}`
   try {
@@ -42,7 +47,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await db.close()
     throw error
   }
-  const messages = new PostgresMessages(db, options.messagesCommitted)
+  return (observers = {}) => postgresStore(db, observers.messagesCommitted ?? options.messagesCommitted)
+}
+
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  return (await preparePostgresStore(options))()
+}
+
+function postgresStore(db: Database, messagesCommitted?: CommitObserver): Store {
+  const messages = new PostgresMessages(db, messagesCommitted)
   const flushMessages = () => messages.flush()
   let closing: Promise<void> | undefined
   return {
