@@ -169,8 +169,8 @@ export function createApp(options: AppOptions): App {
     config,
     plugins,
     voice,
-    completeLogin: (ctx, login) => {
-      push.signedIn(login.user.id, ctx.session.device)
+    completeLogin: async (ctx, login) => {
+      await push.signedIn(login.user.id, ctx.session.device)
       return presence.login(ctx, login)
     },
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),

@@ -170,6 +170,19 @@ for (const driver of storeDrivers) {
       )
     })
 
+    test(
+      'NUL in client text is stored and read back as sent',
+      withStore(async ({ messages, users }) => {
+        const sent = await messages.insert(message(GENERAL, 'a\u0000b'))
+        expect((await messages.get(GENERAL, sent.id))?.content).toBe('a\u0000b')
+        expect(contents(await messages.search(GENERAL, '\u0000B', 10))).toEqual(['a\u0000b'])
+        expect(await messages.addReaction(GENERAL, sent.id, 'x\u0000', 'u1', 20)).toBe('added')
+        expect((await messages.get(GENERAL, sent.id))?.reactions).toEqual({ 'x\u0000': ['u1'] })
+        await users.insert({ id: 'u\u0000', username: 'n\u0000', roles: ['user'], status: { status: 'online', text: 't\u0000' }, extra: {} })
+        expect(await users.getByUsername('N\u0000')).toMatchObject({ id: 'u\u0000', username: 'n\u0000', status: { text: 't\u0000' } })
+      }),
+    )
+
     describe('search', () => {
       test(
         'three or more characters: case-insensitive substring, newest first, limited, scoped',

@@ -38,6 +38,27 @@ async function retrying<T>(retries: number, work: () => Promise<T>): Promise<T> 
 
 type Executor = Pick<SQL, 'unsafe'>
 
+/**
+ * PostgreSQL text cannot hold NUL, which clients may send (SQLite stores it). It is stored as
+ * U+F0000 (a private-use character) and turned back on reading, in JSON documents (which can
+ * only hold it inside strings) as the escape `\u0000`; a client's own U+F0000 therefore reads
+ * back as NUL.
+ */
+const NUL_STAND_IN = '\u{F0000}'
+const JSON_COLUMNS = new Set(['data', 'extra', 'details', 'options', 'avatar', 'reactions'])
+
+function encode(param: Param): Param {
+  if (typeof param === 'string') return param.includes('\u0000') ? param.replaceAll('\u0000', NUL_STAND_IN) : param
+  return Array.isArray(param) ? param.map((item) => encode(item) as string | number | boolean | null) : param
+}
+
+function decode(row: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(row)) {
+    if (typeof value === 'string' && value.includes(NUL_STAND_IN)) row[key] = value.replaceAll(NUL_STAND_IN, JSON_COLUMNS.has(key) ? '\\u0000' : '\u0000')
+  }
+  return row
+}
+
 class Statements implements Queries {
   constructor(
     private readonly executor: Executor,
@@ -47,16 +68,17 @@ class Statements implements Queries {
 
   private exec(text: string, params: Param[]) {
     // Without parameters the simple protocol runs, which takes several statements (migrations).
-    const work = () => (params.length > 0 ? this.executor.unsafe(text, params as unknown[]) : this.executor.unsafe(text)) as Promise<unknown[] & { count: number }>
+    const work = () => (params.length > 0 ? this.executor.unsafe(text, params.map(encode) as unknown[]) : this.executor.unsafe(text)) as Promise<unknown[] & { count: number }>
     return retrying(this.retries, work)
   }
 
   async all<T>(text: string, params: Param[] = []) {
-    return [...(await this.exec(text, params))] as T[]
+    return (await this.exec(text, params)).map((row) => decode(row as Record<string, unknown>)) as T[]
   }
 
   async one<T>(text: string, params: Param[] = []) {
-    return (await this.exec(text, params))[0] as T | undefined
+    const row = (await this.exec(text, params))[0]
+    return (row === undefined ? undefined : decode(row as Record<string, unknown>)) as T | undefined
   }
 
   async run(text: string, params: Param[] = []) {
