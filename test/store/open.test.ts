@@ -34,3 +34,9 @@ test.skipIf(storeDrivers.find((d) => d.name === 'postgres')!.skip !== undefined)
     await drop()
   }
 })
+
+test('an unreachable database stops the start with one line naming it, password hidden', async () => {
+  const url = 'postgres://chat:secret@127.0.0.1:1/chat'
+  const opening = configuredStore(parseConfig({ storage: { driver: 'postgres' } }), silent, { ORIGINCHATS_STORAGE_URL: url })
+  await expect(opening).rejects.toThrow('cannot use the PostgreSQL database postgres://chat:***@127.0.0.1:1/chat: ')
+})

@@ -1,4 +1,5 @@
 import type { CommitObserver } from '../sqlite/group-commit.ts'
+import { DatabaseTooNewError, MigrationError } from '../sqlite/migrate.ts'
 import type { UpgradeLog } from '../sqlite/upgrade.ts'
 import type { Store } from '../types.ts'
 import { PostgresAttachments } from './attachments.ts'
@@ -45,7 +46,8 @@ export async function preparePostgresStore(options: PostgresStoreOptions): Promi
     if (applied.length > 0) options.log?.info(`migrated ${where} to schema v${applied.at(-1)} (applied migrations ${applied.join(', ')})`)
   } catch (error) {
     await db.close()
-    throw error
+    if (error instanceof DatabaseTooNewError || error instanceof MigrationError) throw error
+    throw new Error(`cannot use the PostgreSQL database ${where}: ${(error as Error).message}`, { cause: error })
   }
   return (observers = {}) => postgresStore(db, observers.messagesCommitted ?? options.messagesCommitted)
 }
