@@ -5,7 +5,7 @@ import { openPostgresStore } from '../../src/store/postgres/index.ts'
 import { migrate } from '../../src/store/postgres/migrate.ts'
 import { migrations } from '../../src/store/postgres/migrations/index.ts'
 import { DatabaseTooNewError, MigrationError } from '../../src/store/sqlite/migrate.ts'
-import type { Store, Target } from '../../src/store/types.ts'
+import { TargetGoneError, type Store, type Target } from '../../src/store/types.ts'
 import { POSTGRES_TEST_URL, freshSchema, storeDrivers } from '../helpers/stores.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 
@@ -143,6 +143,27 @@ describe.skipIf(skip !== undefined)('postgres', () => {
       expect(await b.unreads.count('reader', [GENERAL])).toEqual([{ last_read: listed[9]!.id, unread_count: 50, total_messages: 60 }])
       const around = await a.messages.listAround(GENERAL, listed[30]!.id, 0, 0)
       expect(around?.first).toBe(30)
+    })
+  })
+
+  describe('group commit', () => {
+    test('the inserts of one turn share one commit; one whose channel is gone is refused alone', async () => {
+      const name = await schema()
+      const commits: number[] = []
+      const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema: name, messagesCommitted: (_seconds, stored) => commits.push(stored) })
+      cleanups.push(() => store.close())
+      const targets = ['general', 'general', 'gone', 'general', 'general']
+      const results = await Promise.allSettled(targets.map((channel, i) => store.messages.insert({ channel, thread_id: null, user: 'u1', content: `m${i}` })))
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled'])
+      expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(TargetGoneError)
+      expect(commits).toEqual([4])
+      expect((await store.messages.listLatest(GENERAL, 0, 10)).map((m) => m.content)).toEqual(['m0', 'm1', 'm3', 'm4'])
+      // Acknowledged means committed: closing right after an insert keeps it.
+      const last = store.messages.insert({ ...GENERAL, user: 'u1', content: 'last' })
+      await store.close()
+      await last
+      const again = await node(name)
+      expect((await again.messages.newest(GENERAL))?.content).toBe('last')
     })
   })
 
