@@ -42,6 +42,7 @@ import { Router } from './protocol/router.ts'
 import { VoiceRooms } from './voice/rooms.ts'
 import { acquireDataLock } from './store/lock.ts'
 import { createSqliteStore } from './store/sqlite/index.ts'
+import type { StoreFactory } from './store/open.ts'
 import type { Store } from './store/types.ts'
 import { WebhookEndpoint } from './webhooks/http.ts'
 
@@ -49,8 +50,10 @@ export interface AppOptions {
   config: Config
   /** The config.json the config came from; edits such as `server_update` are written there. */
   configPath?: string
-  /** Full path of the SQLite database file. */
+  /** Full path of the SQLite database file; its folder is the data folder whatever the driver. */
   databasePath: string
+  /** Builds the store of another driver, already connected (see store/open.ts); default: the SQLite file at `databasePath`. */
+  store?: StoreFactory
   /** Overrides `websocket.port` (0 = any free port). */
   port?: number
   log?: Logger
@@ -85,10 +88,10 @@ export function createApp(options: AppOptions): App {
   let vapid: VapidKeys
   let fingerprintSecret: string
   try {
-    store = createSqliteStore(options.databasePath, config().storage.synchronous, {
-      log,
-      messagesCommitted: (seconds, count) => metrics.messagesCommitted(seconds, count),
-    })
+    const messagesCommitted = (seconds: number, count: number) => metrics.messagesCommitted(seconds, count)
+    store = options.store
+      ? options.store({ messagesCommitted })
+      : createSqliteStore(options.databasePath, config().storage.synchronous, { log, messagesCommitted })
   } catch (error) {
     lock?.release()
     throw error
@@ -177,8 +180,8 @@ export function createApp(options: AppOptions): App {
     config,
     plugins,
     voice,
-    completeLogin: (ctx, login) => {
-      push.signedIn(login.user.id, ctx.session.device)
+    completeLogin: async (ctx, login) => {
+      await push.signedIn(login.user.id, ctx.session.device)
       return presence.login(ctx, login)
     },
     answered: (cmd, seconds) => metrics.commandAnswered(cmd, seconds),
@@ -255,7 +258,7 @@ export function createApp(options: AppOptions): App {
       await Promise.all(sessions.map((session) => session.frames.started.then(() => session.answered)))
       await listener.stop(true)
       await cluster?.stop()
-      store.close()
+      await store.close()
       lock?.release()
       log.info('originchats stopped')
     })())

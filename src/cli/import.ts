@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.ts'
 import { EMOJI_DIR, EmojiCatalog } from '../emojis/catalog.ts'
 import { ImportError, importUpstream, locateUpstream, type ImportReport } from '../import/import.ts'
 import { DataLockedError, acquireDataLock } from '../store/lock.ts'
+import { configuredStore } from '../store/open.ts'
 import { DATABASE_FILE, createSqliteStore } from '../store/sqlite/index.ts'
 import { resolveConfig, resolveDataDir } from './serve.ts'
 
@@ -20,13 +21,14 @@ export async function importFolder(upstream: string, dataDir: string, config: Co
   locateUpstream(upstream)
   const lock = acquireDataLock(dataDir)
   try {
-    const store = createSqliteStore(join(dataDir, DATABASE_FILE), config.storage.synchronous, { log: { info: (line) => console.log(line) } })
+    const log = { info: (line: string) => console.log(line) }
+    const store = (await configuredStore(config, log))?.() ?? createSqliteStore(join(dataDir, DATABASE_FILE), config.storage.synchronous, { log })
     try {
       const { emoji_allowed_file_types, emoji_max_size, emoji_max_count } = config.uploads
       const emojis = { catalog: new EmojiCatalog(store.emojis, join(dataDir, EMOJI_DIR)), allowed: emoji_allowed_file_types, maxSize: emoji_max_size, maxCount: emoji_max_count }
       return await importUpstream(store, upstream, { defaultRoles: config.DB.users.default.roles, attachmentsDir: join(dataDir, ATTACHMENTS_DIR), emojis, dataDir })
     } finally {
-      store.close()
+      await store.close()
     }
   } finally {
     lock.release()

@@ -7,6 +7,7 @@ import { unknownKeys } from '../config/known-keys.ts'
 import { ConfigError, loadConfigFile, parseConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
 import { createLogger, quote, type LogFields } from '../log.ts'
+import { configuredStore } from '../store/open.ts'
 import { DATABASE_FILE } from '../store/sqlite/index.ts'
 
 export interface ServeOptions {
@@ -56,7 +57,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   const lifecycle = createLogger(() => ({ ...current().logging, level: 'info' }))
   lifecycle.info(...startup(config, configPath, builtIn))
   for (const problem of unknownKeys(config)) log.warn(`${builtIn ? 'built-in config' : configPath}: ${problem}`)
-  const app = await startApp({ config, configPath, databasePath: join(dataDir, DATABASE_FILE), port, log })
+  const store = await configuredStore(config, log)
+  const app = await startApp({ config, configPath, databasePath: join(dataDir, DATABASE_FILE), port, log, store })
   current = () => app.settings.current
   const stopped = new Promise<void>((done) => {
     const shutdown = (signal: string) => {

@@ -5,6 +5,7 @@ import { callAdminSocket, type AdminReply } from '../admin/socket.ts'
 import { record } from '../audit/modlog.ts'
 import type { Config } from '../config/schema.ts'
 import { DataLockedError, acquireDataLock, lockHolder } from '../store/lock.ts'
+import { configuredStore } from '../store/open.ts'
 import { DATABASE_FILE, createSqliteStore } from '../store/sqlite/index.ts'
 import { readSecret } from './secret.ts'
 import { resolveConfig, resolveDataDir } from './serve.ts'
@@ -87,10 +88,11 @@ async function viaServer(dataDir: string, pid: number, request: AdminRequest): P
 async function direct(dataDir: string, config: Config, request: AdminRequest): Promise<AdminReply> {
   const database = join(dataDir, DATABASE_FILE)
   // Adding the first account may come before the first start; everything else needs users to exist.
-  if (request.op !== 'add' && !existsSync(database)) return { ok: false, error: `no database at ${database} (run 'originchats setup' or 'originchats serve' first)` }
+  if (request.op !== 'add' && config.storage.driver === 'sqlite' && !existsSync(database)) return { ok: false, error: `no database at ${database} (run 'originchats setup' or 'originchats serve' first)` }
   const lock = acquireDataLock(dataDir)
   try {
-    const store = createSqliteStore(database, config.storage.synchronous, { log: { info: (line) => console.log(line) } })
+    const log = { info: (line: string) => console.log(line) }
+    const store = (await configuredStore(config, log))?.() ?? createSqliteStore(database, config.storage.synchronous, { log })
     try {
       const { output, effects } = await runAdmin(store, config, request)
       for (const audit of effects?.audit ?? []) await record(store.modlog, config, CLI_ACTOR, audit)
@@ -99,7 +101,7 @@ async function direct(dataDir: string, config: Config, request: AdminRequest): P
       if (error instanceof AdminError) return { ok: false, error: error.message }
       throw error
     } finally {
-      store.close()
+      await store.close()
     }
   } finally {
     lock.release()

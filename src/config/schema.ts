@@ -175,6 +175,10 @@ export const Config = T.Object(
         data_dir: T.String({ default: 'data' }),
         /** "normal" survives any process crash; "full" also survives power loss, at a cost per message. */
         synchronous: T.Union([T.Literal('normal'), T.Literal('full')], { default: 'normal' }),
+        /** "sqlite": the file in `data_dir`. "postgres": the server at `url` (several nodes may share it). */
+        driver: T.Union([T.Literal('sqlite'), T.Literal('postgres')], { default: 'sqlite' }),
+        /** postgres://user:password@host:port/database; ORIGINCHATS_STORAGE_URL or DATABASE_URL override it. */
+        url: T.String({ default: '' }),
       },
       Open,
     ),

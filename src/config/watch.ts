@@ -78,6 +78,8 @@ const RESTART_ONLY = [
   'websocket.heartbeat_seconds',
   'storage.data_dir',
   'storage.synchronous',
+  'storage.driver',
+  'storage.url',
   'tls.cert',
   'tls.key',
 ] as const

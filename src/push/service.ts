@@ -62,10 +62,11 @@ export class PushService {
   }
 
   /** A sign-in keeps this device's subscription alive (protocol README §2.4); never waited for. */
-  signedIn(userId: string, device: DeviceInfo | undefined): void {
+  /** Resolves once the subscription is marked (never rejects), so a login can complete after it on any store. */
+  async signedIn(userId: string, device: DeviceInfo | undefined): Promise<void> {
     const fingerprint = this.fingerprint(device)
     if (fingerprint === null || this.stopped) return
-    this.deps.store.push.touchDevice(userId, fingerprint, now()).catch((error) => this.deps.log.error(`push: marking a subscription used failed: ${error?.stack ?? error}`))
+    await this.deps.store.push.touchDevice(userId, fingerprint, now()).catch((error) => this.deps.log.error(`push: marking a subscription used failed: ${error?.stack ?? error}`))
   }
 
   notify(job: PushJob): void {

@@ -507,7 +507,8 @@ export interface Store {
   backup(path: string): Promise<void>
   /** Resolves once the database answers a trivial query; rejects when it cannot (health checks). */
   ping(): Promise<void>
-  close(): void
+  /** Writes what is still waiting, then lets go of the database (a pool closes asynchronously). */
+  close(): void | Promise<void>
 }
 
 /** An uploaded file's metadata (data.md §9, stored form); the bytes are in the attachments folder under `filename`. */

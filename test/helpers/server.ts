@@ -8,6 +8,7 @@ import type { Logger } from '../../src/log.ts'
 import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
 import type { ChannelRecord } from '../../src/store/types.ts'
 import { TestClient, type Packet } from './client.ts'
+import { serverStorage } from './stores.ts'
 import { startFakeRotur, type FakeRotur } from './rotur.ts'
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] }
@@ -67,7 +68,8 @@ export async function startServer(overrides: ConfigOverrides = {}, log?: Logger)
   )
   const databasePath = join(dir, DATABASE_FILE)
   const clients = new Set<TestClient>()
-  let app = createApp({ config, databasePath, port: 0, log })
+  const storage = await serverStorage()
+  let app = createApp({ config, databasePath, port: 0, log, store: await storage.open() })
 
   const track = async () => {
     const client = await TestClient.connect(server.url)
@@ -113,13 +115,14 @@ export async function startServer(overrides: ConfigOverrides = {}, log?: Logger)
       await Promise.all([...clients].map((c) => c.close()))
       clients.clear()
       await app.stop()
-      app = createApp({ config, databasePath, port: 0, log })
+      app = createApp({ config, databasePath, port: 0, log, store: await storage.open() })
       server.app = app
     },
     async stop() {
       await Promise.all([...clients].map((c) => c.close()))
       await app.stop()
       await rotur.stop()
+      await storage.drop()
       await rm(dir, { recursive: true, force: true })
     },
     [Symbol.asyncDispose]() {

@@ -1,7 +1,7 @@
 import type { Database } from 'bun:sqlite'
 
 /** Upstream's first-start data: the four default roles and #general (data.md §4.1, §5.1). */
-const roles = [
+export const roles = [
   {
     name: 'owner',
     description: 'Server owner with ultimate permissions.',
@@ -38,7 +38,7 @@ const roles = [
   },
 ]
 
-const general = {
+export const general = {
   type: 'text',
   name: 'general',
   description: 'General chat channel for everyone',

@@ -1,0 +1,70 @@
+import type { CommitObserver } from '../sqlite/group-commit.ts'
+import type { Database, Queries } from './db.ts'
+
+interface Pending<T, R> {
+  item: T
+  resolve: (result: R) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * Writes one batch inside the given transaction; per item, its result or the error that refused
+ * it alone (the others still commit).
+ */
+export type BatchWriter<T, R> = (tx: Queries, items: T[]) => Promise<Array<R | Error>>
+
+/**
+ * Group commit, as the SQLite driver's: writes requested during one event-loop turn share one
+ * transaction (and one multi-row INSERT), and each caller is answered only once it committed.
+ * This node's batches commit one after the other, so their order is the order of the turns.
+ */
+export class GroupCommit<T, R> {
+  private pending: Pending<T, R>[] = []
+  private tail: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly db: Database,
+    private readonly write: BatchWriter<T, R>,
+    private readonly committed?: CommitObserver,
+  ) {}
+
+  add(item: T): Promise<R> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ item, resolve, reject }) === 1) setImmediate(() => void this.flush())
+    })
+  }
+
+  /** Starts committing what is waiting now; resolves once every batch of this node committed or failed. */
+  flush(): Promise<void> {
+    const batch = this.pending
+    if (batch.length > 0) {
+      this.pending = []
+      this.tail = this.tail.then(() => this.commit(batch))
+    }
+    return this.tail
+  }
+
+  private async commit(batch: Pending<T, R>[]) {
+    const started = performance.now()
+    let results: Array<R | Error>
+    try {
+      results = await this.db.transaction((tx) => this.write(tx, batch.map((p) => p.item)))
+    } catch {
+      // One bad row must not fail its neighbours: retry each on its own, still all or nothing.
+      results = []
+      for (const { item } of batch) {
+        try {
+          results.push((await this.db.transaction((tx) => this.write(tx, [item])))[0]!)
+        } catch (error) {
+          results.push(error instanceof Error ? error : new Error(String(error)))
+        }
+      }
+    }
+    this.committed?.((performance.now() - started) / 1000, results.filter((r) => !(r instanceof Error)).length)
+    batch.forEach(({ resolve, reject }, i) => {
+      const result = results[i]!
+      if (result instanceof Error) reject(result)
+      else resolve(result)
+    })
+  }
+}

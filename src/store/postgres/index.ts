@@ -1,0 +1,89 @@
+import type { CommitObserver } from '../sqlite/group-commit.ts'
+import { DatabaseTooNewError, MigrationError } from '../sqlite/migrate.ts'
+import type { UpgradeLog } from '../sqlite/upgrade.ts'
+import type { Store } from '../types.ts'
+import { PostgresAttachments } from './attachments.ts'
+import { PostgresChannels } from './channels.ts'
+import { connect, type ConnectOptions, type Database } from './db.ts'
+import { PostgresEmojis } from './emojis.ts'
+import { PostgresMessages } from './messages.ts'
+import { migrate } from './migrate.ts'
+import { PostgresModlog } from './modlog.ts'
+import { PostgresPings } from './pings.ts'
+import { PostgresPolls } from './polls.ts'
+import { PostgresPush } from './push.ts'
+import { PostgresRoles } from './roles.ts'
+import { PostgresThreads } from './threads.ts'
+import { PostgresUnreads } from './unreads.ts'
+import { PostgresUsers } from './users.ts'
+import { PostgresWebhooks } from './webhooks.ts'
+
+export interface PostgresStoreOptions extends ConnectOptions {
+  /** Told about the migrations applied. */
+  log?: UpgradeLog
+  /** Hears of every group commit of new messages (for metrics). */
+  messagesCommitted?: CommitObserver
+}
+
+/** `postgres://user:secret@host/db` with the password hidden, for log lines and errors. */
+export const redactUrl = (url: string) => url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@')
+
+/** What the app adds when it builds the store: observers of its own. */
+export interface StoreObservers {
+  messagesCommitted?: CommitObserver
+}
+
+/**
+ * Connects to PostgreSQL and brings its schema to this binary's (see migrate.ts); resolves with
+ * what builds the store on that pool. Nothing is cached in this process: every node sees the
+ * others' writes at once, so there is nothing for a cluster to invalidate.
+ */
+export async function preparePostgresStore(options: PostgresStoreOptions): Promise<(observers?: StoreObservers) => Store> {
+  const db = connect(options)
+  const where = `${redactUrl(options.url)}${options.schema ? ` (schema ${options.schema})` : ''}`
+  try {
+    const applied = await migrate(db, where)
+    if (applied.length > 0) options.log?.info(`migrated ${where} to schema v${applied.at(-1)} (applied migrations ${applied.join(', ')})`)
+  } catch (error) {
+    await db.close()
+    if (error instanceof DatabaseTooNewError || error instanceof MigrationError) throw error
+    throw new Error(`cannot use the PostgreSQL database ${where}: ${(error as Error).message}`, { cause: error })
+  }
+  return (observers = {}) => postgresStore(db, observers.messagesCommitted ?? options.messagesCommitted)
+}
+
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  return (await preparePostgresStore(options))()
+}
+
+function postgresStore(db: Database, messagesCommitted?: CommitObserver): Store {
+  const messages = new PostgresMessages(db, messagesCommitted)
+  const flushMessages = () => messages.flush()
+  let closing: Promise<void> | undefined
+  return {
+    users: new PostgresUsers(db),
+    roles: new PostgresRoles(db),
+    channels: new PostgresChannels(db, flushMessages),
+    threads: new PostgresThreads(db, flushMessages),
+    messages,
+    polls: new PostgresPolls(db),
+    unreads: new PostgresUnreads(db),
+    pings: new PostgresPings(db),
+    modlog: new PostgresModlog(db),
+    attachments: new PostgresAttachments(db),
+    emojis: new PostgresEmojis(db),
+    webhooks: new PostgresWebhooks(db),
+    push: new PostgresPush(db),
+    async backup() {
+      throw new Error('the PostgreSQL store is backed up with pg_dump (or the database server\'s own backups); set backup.interval_minutes to 0')
+    },
+    async ping() {
+      await db.one('SELECT 1')
+    },
+    close() {
+      // Acknowledged messages still waiting for their group commit are written first.
+      closing ??= flushMessages().finally(() => db.close())
+      return closing
+    },
+  }
+}

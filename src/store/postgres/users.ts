@@ -1,0 +1,84 @@
+import type { UserRecord, UserRepo } from '../types.ts'
+import type { Database, Queries } from './db.ts'
+import { userMention } from '../sqlite/messages.ts'
+
+type Row = { id: string; username: string; data: string }
+type Patch = Partial<Omit<UserRecord, 'id'>>
+
+const toRecord = (row: Row): UserRecord => ({ ...JSON.parse(row.data), id: row.id, username: row.username })
+
+function serialize({ id: _id, username: _username, ...rest }: UserRecord): string {
+  return JSON.stringify(rest)
+}
+
+/**
+ * Not cached: another node may change any user at any time, so every read asks the database
+ * (an indexed single-row lookup). Writes that depend on the current record lock its row.
+ */
+export class PostgresUsers implements UserRepo {
+  constructor(private readonly db: Database) {}
+
+  async get(id: string) {
+    const row = await this.db.one<Row>('SELECT id, username, data FROM users WHERE id = $1', [id])
+    return row && toRecord(row)
+  }
+
+  /** First match in creation order wins, as upstream's scan in storage order does. */
+  async getByUsername(username: string) {
+    const row = await this.db.one<Row>('SELECT id, username, data FROM users WHERE lower(username) = lower($1) ORDER BY seq LIMIT 1', [username])
+    return row && toRecord(row)
+  }
+
+  async resolve(nameOrId: string) {
+    return (await this.getByUsername(nameOrId)) ?? (await this.get(nameOrId))
+  }
+
+  async list() {
+    return (await this.db.all<Row>('SELECT id, username, data FROM users ORDER BY seq')).map(toRecord)
+  }
+
+  async count() {
+    return Number((await this.db.one<{ n: string }>('SELECT COUNT(*) AS n FROM users'))!.n)
+  }
+
+  async insert(user: UserRecord) {
+    await this.db.run('INSERT INTO users (id, username, data) VALUES ($1, $2, $3)', [user.id, user.username, serialize(user)])
+  }
+
+  async update(id: string, patch: Patch) {
+    return this.updateWith(id, () => patch)
+  }
+
+  /** The row stays locked from read to write, so a change made meanwhile on any node waits for this one. */
+  async updateWith(id: string, change: (current: UserRecord) => Patch | undefined) {
+    return this.db.transaction(async (tx) => {
+      const row = await tx.one<Row>('SELECT id, username, data FROM users WHERE id = $1 FOR UPDATE', [id])
+      if (!row) return undefined
+      const current = toRecord(row)
+      const patch = change(current)
+      if (patch === undefined) return current
+      const next = { ...current, ...patch, id }
+      await tx.run('UPDATE users SET username = $1, data = $2 WHERE id = $3', [next.username, serialize(next), id])
+      return next
+    })
+  }
+
+  async delete(id: string) {
+    return this.db.transaction(async (tx) => {
+      if ((await tx.run('DELETE FROM users WHERE id = $1', [id])) === 0) return false
+      await tx.run('DELETE FROM unreads WHERE user_id = $1', [id])
+      await tx.run('DELETE FROM pings WHERE mention = $1', [userMention(id)])
+      return true
+    })
+  }
+}
+
+/** Renames (or, with null, removes) a role in every user's list, inside the caller's transaction. */
+export async function replaceRole(tx: Queries, role: string, next: string | null) {
+  const rows = await tx.all<Row>(`SELECT id, username, data FROM users WHERE (data::jsonb -> 'roles') ? $1 ORDER BY seq FOR UPDATE`, [role])
+  for (const row of rows) {
+    const user = toRecord(row)
+    const roles = next === null ? user.roles.filter((r) => r !== role) : user.roles.map((r) => (r === role ? next : r))
+    await tx.run('UPDATE users SET data = $1 WHERE id = $2', [serialize({ ...user, roles: [...new Set(roles)] }), user.id])
+  }
+}
