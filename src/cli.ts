@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import pkg from '../package.json'
 import { backupCommand } from './cli/backup.ts'
 import { importCommand } from './cli/import.ts'
+import { migrateCommand } from './cli/migrate.ts'
 import { serve } from './cli/serve.ts'
 import { setup, SETUP_FLAGS } from './cli/setup.ts'
 import { userCommand } from './cli/user.ts'
@@ -18,6 +19,7 @@ Usage:
   originchats serve [--config FILE] [--data DIR] [--port N]
   originchats import <upstream-folder> [--config FILE] [--data DIR]
   originchats backup <file-or-folder> [--config FILE] [--data DIR]
+  originchats migrate --to postgres [--url URL] [--config FILE] [--data DIR]
   originchats user list | add NAME | roles USER add|remove ROLE | password USER | ban|unban USER
   originchats version | --version
   originchats --help
@@ -57,6 +59,14 @@ backup    Write a consistent copy of the database to <file>, or to originchats-<
           Periodic backups while serving: config backup.interval_minutes, backup.dir, backup.keep.
   --config, --data  as for serve
 
+migrate   Copy the SQLite database of the data folder into PostgreSQL (--url, else storage.url
+          or ORIGINCHATS_STORAGE_URL): every table, with the same IDs, ordinals and times. Only
+          adds: rows already there (same ID or key) are skipped, so a second run copies nothing.
+          Refused while a server uses the data folder. Files stay in the data folder.
+  --to postgres   the only target
+  --url URL       the PostgreSQL database (postgres://user:password@host:port/database)
+  --config, --data  as for serve
+
 user      Manage accounts without a client. While a server runs on the data folder, the change
           goes through it and applies at once (a ban disconnects, a role change shows in the
           user's channel list); otherwise the database is changed directly. USER is a username,
@@ -87,6 +97,10 @@ const COMMANDS: Record<string, { flags: Flags; run(values: Values, args: string[
   },
   import: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => importCommand(values as { config?: string; data?: string }, args) },
   backup: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => backupCommand(values as { config?: string; data?: string }, args) },
+  migrate: {
+    flags: { to: { type: 'string' }, url: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' } },
+    run: (values, args) => migrateCommand(values as { to?: string; url?: string; config?: string; data?: string }, args),
+  },
   user: { flags: { config: { type: 'string' }, data: { type: 'string' } }, run: (values, args) => userCommand(values as { config?: string; data?: string }, args) },
   version: { flags: {}, run: async () => printVersion() },
 }
