@@ -18,6 +18,7 @@ import type { Cluster } from './cluster/index.ts'
 import { clusterSettings } from './cluster/settings.ts'
 import { allCommands } from './commands/index.ts'
 import { LiveConfig } from './config/live.ts'
+import { SERVER_SETTINGS_SCOPE, SharedServerSettings } from './config/shared-server.ts'
 import type { Config } from './config/schema.ts'
 import { watchConfig } from './config/watch.ts'
 import { EMOJI_DIR, EmojiCatalog } from './emojis/catalog.ts'
@@ -69,6 +70,8 @@ export interface App {
   settings: LiveConfig
   plugins: PluginManager
   cluster?: Cluster
+  /** Server settings kept in the shared database (PostgreSQL store); `loaded` settles once read at start. */
+  sharedSettings?: SharedServerSettings
   /** Closes every socket with 1001, lets in-flight commands finish, then closes the database. */
   stop(): Promise<void>
 }
@@ -108,6 +111,8 @@ export function createApp(options: AppOptions): App {
   const localBus = new LocalBus((frames) => metrics.delivered(frames))
   const cluster = options.cluster
   const bus = cluster ? cluster.bus(localBus) : localBus
+  // With a shared database, what server_update changes is kept there for every node (config/shared-server.ts).
+  const sharedSettings = store.serverSettings && new SharedServerSettings(store.serverSettings, settings, () => cluster?.peers.invalidate(SERVER_SETTINGS_SCOPE), log)
   const hub = new Hub(bus, store, cluster?.roster)
   const presence = new Presence(hub, bus, log, cluster?.roster)
   // Calls end when the joining connection closes (first of the README §2.7 announcements) or loses the channel.
@@ -204,9 +209,10 @@ export function createApp(options: AppOptions): App {
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, localBus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.
+  // Each node tells its own sockets: in a cluster every node applies the change itself.
   settings.onChange((next, previous) => {
     const info = assets.info(next)
-    if (JSON.stringify(info) !== JSON.stringify(assets.info(previous))) bus.publish(topics.users, { cmd: 'server_update', ...info })
+    if (JSON.stringify(info) !== JSON.stringify(assets.info(previous))) localBus.publish(topics.users, { cmd: 'server_update', ...info })
   })
   /** Work that runs beside the server (timers, watchers); each is stopped before the database closes. */
   const background: Array<{ stop(): void | Promise<void> }> = []
@@ -247,7 +253,7 @@ export function createApp(options: AppOptions): App {
   plugins.emit('server_start', null, {})
   // A store that caches (the shared-database driver) drops what another node changed.
   const cachingStore = store as Store & { invalidate?(scope: string): void }
-  void cluster?.start({ hub, invalidate: (scope) => cachingStore.invalidate?.(scope) }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
+  void cluster?.start({ hub, invalidate: (scope) => (scope === SERVER_SETTINGS_SCOPE ? void sharedSettings?.reload() : cachingStore.invalidate?.(scope)) }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>
@@ -263,7 +269,7 @@ export function createApp(options: AppOptions): App {
       log.info('originchats stopped')
     })())
 
-  return { port: server.port!, url: `${tls ? 'wss' : 'ws'}://${server.hostname}:${server.port}/`, store, hub, settings, plugins, cluster, stop }
+  return { port: server.port!, url: `${tls ? 'wss' : 'ws'}://${server.hostname}:${server.port}/`, store, hub, settings, plugins, cluster, sharedSettings, stop }
 }
 
 /**
@@ -272,7 +278,11 @@ export function createApp(options: AppOptions): App {
  */
 export async function startApp(options: AppOptions): Promise<App> {
   const settings = clusterSettings(options.config)
-  if (!settings || options.cluster) return createApp(options)
+  if (!settings || options.cluster) {
+    const app = createApp(options)
+    await app.sharedSettings?.loaded
+    return app
+  }
   const log = options.log ?? createLogger(() => options.config.logging)
   const { Cluster } = await import('./cluster/index.ts')
   const cluster = await Cluster.connect(settings, log)
@@ -285,6 +295,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   }
   try {
     await cluster.ready
+    await app.sharedSettings?.loaded
   } catch (error) {
     await app.stop()
     throw error

@@ -23,6 +23,11 @@ export async function backupCommand(options: BackupOptions, args: string[]): Pro
     return 1
   }
   const { config, configPath } = await resolveConfig(options.config)
+  if (config.storage.driver === 'postgres') {
+    // The data folder may still hold the SQLite file it was migrated from: copying that would look like a backup.
+    console.error('originchats: backup copies a SQLite database; with storage.driver "postgres" use pg_dump (and copy the data folder\'s files)')
+    return 1
+  }
   const database = join(resolveDataDir(config, configPath, options.data), DATABASE_FILE)
   if (!existsSync(database)) {
     console.error(`originchats: no database at ${database}`)

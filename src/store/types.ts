@@ -503,6 +503,8 @@ export interface Store {
   emojis: EmojiRepo
   webhooks: WebhookRepo
   push: PushRepo
+  /** Server settings shared by every node (the PostgreSQL driver only; alone, config.json holds them). */
+  serverSettings?: ServerSettingsRepo
   /** Writes a consistent copy of the whole database to `path` while others keep using it. */
   backup(path: string): Promise<void>
   /** Resolves once the database answers a trivial query; rejects when it cannot (health checks). */
@@ -563,4 +565,14 @@ export interface AttachmentRepo {
   listOrphaned(ids: string[]): Promise<AttachmentRecord[]>
   /** Those of `ids` that have a row, for matching files on disk to rows. */
   existing(ids: string[]): Promise<Set<string>>
+}
+
+/** `server.name`, `server.icon`, `server.banner` as `server_update` set them; null: cleared (config.json's value no longer applies). */
+export type ServerOverrides = Partial<Record<'name' | 'icon' | 'banner', string | null>>
+
+/** Server settings stored in a database several nodes share, so a change made on one applies on all. */
+export interface ServerSettingsRepo {
+  get(): Promise<ServerOverrides>
+  /** Merges `updates` into what is stored. */
+  update(updates: ServerOverrides): Promise<void>
 }

@@ -224,3 +224,16 @@ test.concurrent('a backup that fails leaves no .partial file behind', async () =
   await expect(writeBackup(database, target)).rejects.toThrow()
   expect(existsSync(`${target}.partial`)).toBe(false)
 })
+
+test.concurrent('`backup` with the PostgreSQL store refuses in one line pointing to pg_dump, even beside an old SQLite file', async () => {
+  const folder = await mkdtemp(join(root, 'postgres-'))
+  createSqliteStore(join(folder, DATABASE_FILE)).close()
+  const config = join(folder, 'config.json')
+  await writeFile(config, JSON.stringify({ storage: { driver: 'postgres', url: 'postgres://db.invalid/chat', data_dir: '.' } }))
+  expect(await run([process.execPath, 'src/cli.ts', 'backup', join(folder, 'copy.db'), '--config', config])).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: 'originchats: backup copies a SQLite database; with storage.driver "postgres" use pg_dump (and copy the data folder\'s files)\n',
+  })
+  expect(existsSync(join(folder, 'copy.db'))).toBe(false)
+})

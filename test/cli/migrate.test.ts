@@ -191,21 +191,21 @@ test.skipIf(skip !== undefined)('originchats migrate prints its counts, says whe
     url.search = `?options=-c%20search_path%3D${schema}%2Cpublic`
     await writeFile(config, JSON.stringify({ storage: { url: url.href } }))
 
-    const usage = await run(['bun', 'src/cli.ts', 'migrate', '--config', config, '--data', data])
+    const usage = await run([process.execPath, 'src/cli.ts', 'migrate', '--config', config, '--data', data])
     expect(usage).toMatchObject({ code: 1, stdout: '' })
     expect(usage.stderr).toStartWith('usage: originchats migrate --to postgres')
 
-    const done = await run(['bun', 'src/cli.ts', 'migrate', '--to', 'postgres', '--config', config, '--data', data])
+    const done = await run([process.execPath, 'src/cli.ts', 'migrate', '--to', 'postgres', '--config', config, '--data', data])
     expect(done.stderr).toBe('')
     expect(done.code).toBe(0)
     expect(done.stdout).toContain('users           1 copied, 0 skipped (already there)\n')
     expect(done.stdout).toContain(`note: files stay in ${data} (attachments/, emojis/, serverAssets/, vapid/)`)
     expect(done.stdout).not.toContain(url.password)
 
-    const twice = await run(['bun', 'src/cli.ts', 'migrate', '--to', 'postgres', '--config', config, '--data', data])
+    const twice = await run([process.execPath, 'src/cli.ts', 'migrate', '--to', 'postgres', '--config', config, '--data', data])
     expect(twice.stdout).toContain('users           0 copied, 1 skipped (already there)\n')
 
-    const none = await run(['bun', 'src/cli.ts', 'migrate', '--to', 'postgres', '--data', join(dir, 'empty')])
+    const none = await run([process.execPath, 'src/cli.ts', 'migrate', '--to', 'postgres', '--data', join(dir, 'empty')])
     expect(none.code).toBe(1)
     await server.rotur.stop()
     await rm(data, { recursive: true, force: true })

@@ -13,6 +13,7 @@ import { PostgresPings } from './pings.ts'
 import { PostgresPolls } from './polls.ts'
 import { PostgresPush } from './push.ts'
 import { PostgresRoles } from './roles.ts'
+import { PostgresServerSettings } from './server-settings.ts'
 import { PostgresThreads } from './threads.ts'
 import { PostgresUnreads } from './unreads.ts'
 import { PostgresUsers } from './users.ts'
@@ -74,6 +75,7 @@ function postgresStore(db: Database, messagesCommitted?: CommitObserver): Store 
     emojis: new PostgresEmojis(db),
     webhooks: new PostgresWebhooks(db),
     push: new PostgresPush(db),
+    serverSettings: new PostgresServerSettings(db),
     async backup() {
       throw new Error('the PostgreSQL store is backed up with pg_dump (or the database server\'s own backups); set backup.interval_minutes to 0')
     },

@@ -1,6 +1,7 @@
 import type { Queries } from '../db.ts'
 import initial from './001-initial.ts'
 import defaults from './002-defaults.ts'
+import serverSettings from './003-server-settings.ts'
 
 export interface Migration {
   version: number
@@ -15,4 +16,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { version: 1, name: 'initial', up: initial },
   { version: 2, name: 'defaults', up: defaults },
+  { version: 3, name: 'server settings', up: serverSettings },
 ]
