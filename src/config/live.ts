@@ -69,6 +69,7 @@ export class LiveConfig {
   /**
    * Rewrites config.json with `edit` applied to its raw JSON, so keys this server does not know
    * survive, then applies the result. The write is a rename, so readers never see half a file.
+   * With shared settings the edit is stored there instead, and config.json is left alone.
    */
   edit(edit: RawEdit): Promise<void> {
     const done = this.edits.then(() => (this.shared ? this.shared.store(edit, this.value).then(() => this.reapply()) : this.write(edit)))

@@ -4,13 +4,69 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startApp, type App } from '../../src/app.ts'
+import { LiveConfig } from '../../src/config/live.ts'
 import { parseConfig } from '../../src/config/load.ts'
+import { SharedServerSettings } from '../../src/config/shared-server.ts'
+import type { ServerOverrides } from '../../src/store/types.ts'
 import { preparePostgresStore } from '../../src/store/postgres/index.ts'
 import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
 import { TestClient } from '../helpers/client.ts'
 import { REDIS_URL, redisUnavailable } from '../helpers/cluster.ts'
 import { startFakeRotur } from '../helpers/rotur.ts'
 import { POSTGRES_TEST_URL, freshSchema, storeDrivers } from '../helpers/stores.ts'
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} }
+
+/** A repository in memory, counting its writes. */
+function memoryRepo(initial: ServerOverrides = {}) {
+  let stored = { ...initial }
+  const writes: ServerOverrides[] = []
+  return {
+    writes,
+    get: async () => ({ ...stored }),
+    update: async (updates: ServerOverrides) => {
+      writes.push(updates)
+      stored = { ...stored, ...updates }
+    },
+  }
+}
+
+test('stored fields lie over config.json, also after config.json reloads; an edit stores only what it changed and tells the other nodes', async () => {
+  const file = (name: string, motto: string) => parseConfig({ server: { name, icon: 'file-icon.png', motto } })
+  const live = new LiveConfig(file('From file', 'first'), undefined)
+  const repo = memoryRepo({ name: 'Stored', banner: null })
+  let told = 0
+  const shared = new SharedServerSettings(repo, live, () => told++, silent)
+  await shared.loaded
+  expect(live.current.server).toMatchObject({ name: 'Stored', icon: 'file-icon.png', motto: 'first' })
+  expect(live.current.server.banner).toBeUndefined()
+
+  // A live reload of config.json (the watcher) keeps the stored fields on top.
+  live.apply(file('Edited file', 'second'))
+  expect(live.current.server).toMatchObject({ name: 'Stored', icon: 'file-icon.png', motto: 'second' })
+
+  await live.edit((raw) => {
+    raw.server.icon = 'https://example.com/new.png'
+    raw.server.name = 'Stored'
+  })
+  expect(repo.writes).toEqual([{ icon: 'https://example.com/new.png' }])
+  expect(told).toBe(1)
+  expect(live.current.server).toMatchObject({ name: 'Stored', icon: 'https://example.com/new.png', motto: 'second' })
+
+  // An edit that changes nothing is neither stored nor announced.
+  await live.edit((raw) => void (raw.server.name = 'Stored'))
+  expect(repo.writes.length).toBe(1)
+  expect(told).toBe(1)
+})
+
+test('a failed read at start is logged and leaves config.json in force', async () => {
+  const errors: string[] = []
+  const live = new LiveConfig(parseConfig({ server: { name: 'From file' } }), undefined)
+  const repo = { get: async () => Promise.reject(new Error('database away')), update: async () => {} }
+  await new SharedServerSettings(repo, live, () => {}, { ...silent, error: (line: string) => void errors.push(line) }).loaded
+  expect(errors).toEqual(['could not read the shared server settings: database away'])
+  expect(live.current.server.name).toBe('From file')
+})
 
 const skip = storeDrivers.find((d) => d.name === 'postgres')!.skip ?? (await redisUnavailable())
 
