@@ -1,3 +1,4 @@
+import { Database } from 'bun:sqlite'
 import { expect, test } from 'bun:test'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -204,6 +205,14 @@ test.skipIf(skip !== undefined)('originchats migrate prints its counts, says whe
 
     const twice = await run([process.execPath, 'src/cli.ts', 'migrate', '--to', 'postgres', '--config', config, '--data', data])
     expect(twice.stdout).toContain('users           0 copied, 1 skipped (already there)\n')
+
+    // A database from a newer binary: one line, nothing copied.
+    const future = new Database(join(data, DATABASE_FILE))
+    future.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)")
+    future.close()
+    const newer = await run([process.execPath, 'src/cli.ts', 'migrate', '--to', 'postgres', '--config', config, '--data', data])
+    expect(newer).toMatchObject({ code: 1, stdout: '' })
+    expect(newer.stderr).toStartWith(`originchats: ${join(data, DATABASE_FILE)} has database schema version 999, but this originchats knows versions up to `)
 
     const none = await run([process.execPath, 'src/cli.ts', 'migrate', '--to', 'postgres', '--data', join(dir, 'empty')])
     expect(none.code).toBe(1)

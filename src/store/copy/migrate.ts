@@ -33,7 +33,12 @@ export async function migrateToPostgres({ dataDir, url, schema, log }: MigrateOp
   try {
     const source = openDatabase(path)
     try {
-      upgrade(source, path, log)
+      try {
+        upgrade(source, path, log)
+      } catch (error) {
+        // A database from a newer binary, or an upgrade that failed: nothing was copied.
+        throw new MigrateError((error as Error).message)
+      }
       const target = connect({ url, schema, max: 1 })
       try {
         const where = `${redactUrl(url)}${schema ? ` (schema ${schema})` : ''}`
