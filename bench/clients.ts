@@ -6,7 +6,10 @@
  *
  * Parent → worker: connect, send, report, close (see the Command type).
  * Worker → parent: connected | failed, then done (when every client here has all its
- * deliveries, or on `report` with whatever arrived).
+ * deliveries, or on `report` with whatever arrived). `send` may come again after `done`: each
+ * round starts its counts afresh on the same connections.
+ *
+ * Client i connects to `urls[i % urls.length]` when `urls` is given (clients spread over nodes).
  *
  * Clients only string-scan delivered frames (no JSON.parse) after `ready`, so the client side
  * costs as little as it can per delivery. Latency = receive time − the send time embedded in
@@ -14,8 +17,9 @@
  */
 
 export type Command =
-  | { type: 'connect'; url: string; ids: number[]; senders: number; messages: number; window: number; concurrency: number }
-  | { type: 'send' }
+  | { type: 'connect'; url: string; ids: number[]; senders: number; messages: number; window: number; concurrency: number; urls?: string[] }
+  /** A round of M messages per sender; `rate` (messages/s per sender) paces it instead of the window. */
+  | { type: 'send'; rate?: number }
   | { type: 'report' }
   | { type: 'close' }
 
@@ -68,19 +72,15 @@ let closedEarly = 0
 let reported = false
 let sendStartCpu = process.cpuUsage()
 let sendStartWall = 0
+let paced = false
+let pacing: Timer[] = []
 
 function reply(message: Reply) {
   process.send!(message)
 }
 
 function pump(client: Client) {
-  while (client.inflight < window && client.sent < messages) {
-    const at = now()
-    if (firstSend === 0) firstSend = at
-    client.ws.send(`{"cmd":"message_new","channel":"general","content":"${at.toFixed(3)} ${client.index}"}`)
-    client.sent++
-    client.inflight++
-  }
+  while (client.inflight < window && client.sent < messages) send(client)
 }
 
 function deliver(client: Client, data: string) {
@@ -95,14 +95,53 @@ function deliver(client: Client, data: string) {
   client.received++
   if (from === client.index && client.sender) {
     client.inflight--
-    if (sending) pump(client)
+    if (sending && !paced) pump(client)
   }
   if (client.received === expectedEach && ++finished === clients.length) report(true)
+}
+
+/**
+ * Sender k sends its j-th message at k/S + j periods after the start, whatever the echoes do (an
+ * open loop, like real users typing). Each send is scheduled from the start time, so a late timer
+ * does not push the rest of the schedule back.
+ */
+function pace(rate: number) {
+  const period = 1000 / rate
+  const senders = clients.filter((c) => c.sender)
+  const start = performance.now()
+  const total = senders.length
+  senders.forEach((client, k) => {
+    const offset = (period * k) / Math.max(1, total)
+    const tick = () => {
+      send(client)
+      if (client.sent < messages) pacing.push(setTimeout(tick, Math.max(0, start + offset + client.sent * period - performance.now())))
+    }
+    pacing.push(setTimeout(tick, offset))
+  })
+}
+
+function send(client: Client) {
+  const at = now()
+  if (firstSend === 0) firstSend = at
+  client.ws.send(`{"cmd":"message_new","channel":"general","content":"${at.toFixed(3)} ${client.index}"}`)
+  client.sent++
+  client.inflight++
+}
+
+function startRound() {
+  for (const client of clients) Object.assign(client, { sent: 0, inflight: 0, received: 0 })
+  count = 0
+  finished = 0
+  firstSend = 0
+  lastDelivery = 0
+  reported = false
+  pacing = []
 }
 
 function report(complete: boolean) {
   if (reported) return
   reported = true
+  for (const timer of pacing) clearTimeout(timer)
   const cpu = process.cpuUsage(sendStartCpu)
   const received = clients.reduce((sum, c) => sum + c.received, 0)
   reply({
@@ -154,7 +193,7 @@ async function connectAll(command: Extract<Command, { type: 'connect' }>) {
   const queue = [...command.ids]
   const connected: Client[] = []
   const runner = async () => {
-    for (let index = queue.shift(); index !== undefined; index = queue.shift()) connected.push(await connectOne(index, command.url, command.senders))
+    for (let index = queue.shift(); index !== undefined; index = queue.shift()) connected.push(await connectOne(index, command.urls?.[index % command.urls.length] ?? command.url, command.senders))
   }
   await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, runner))
   clients = connected
@@ -169,11 +208,14 @@ process.on('message', (command: Command) => {
       )
       break
     case 'send':
+      startRound()
+      paced = (command.rate ?? 0) > 0
       sendStartCpu = process.cpuUsage()
       sendStartWall = performance.now()
       sending = true
       if (expectedEach === 0 || clients.length === 0) report(true)
-      for (const client of clients) if (client.sender) pump(client)
+      else if (paced) pace(command.rate!)
+      else for (const client of clients) if (client.sender) pump(client)
       break
     case 'report':
       report(false)

@@ -2,14 +2,16 @@
 /**
  * The originchats benchmark (docs/BENCHMARKS.md): fan-out throughput and latency against a
  * bare Bun pub/sub reference server, message_new round trips on an empty vs a full database,
- * unreads_get / pings_get round trips with 1,000 vs 1,000,000 stored messages, and a fan-out's
- * deliveries/s with and without 1 MiB uploads running beside it.
+ * unreads_get / pings_get round trips with 1,000 vs 1,000,000 stored messages, a fan-out's
+ * deliveries/s with and without 1 MiB uploads running beside it, and two nodes sharing
+ * PostgreSQL and Redis against one node on SQLite and one on PostgreSQL (cluster).
  *
- *   bun run bench [--scenario fanout|history|unreads|uploads|all] [--quick]
- *                 [--clients C --senders S --messages M] [--workers K] [--window W] [--concurrency N]
+ *   bun run bench [--scenario fanout|history|unreads|uploads|cluster|all] [--quick]
+ *                 [--clients C --senders S --messages M] [--rate R] [--workers K] [--window W] [--concurrency N]
  *                 [--repeat R] [--no-pin] [--rounds N] [--prefill P] [--stored N] [--timeout SECONDS]
  *                 [--json FILE] [--keep] [--profile DIR]
  *
+ * --rate R: the cluster scenario's paced round, in messages/s per sender.
  * --profile DIR writes a CPU profile (.cpuprofile and markdown) of every originchats server run.
  *
  * Everything runs on loopback; servers and client workers are child processes, killed on exit.
@@ -23,6 +25,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Command, Done, Reply } from './clients.ts'
 import { type UploadResult, uploadLoad } from './uploads.ts'
+import * as clusterStore from './cluster-store.ts'
 
 const ROOT = resolve(import.meta.dir, '..')
 const DATABASE_FILE = 'originchats.db'
@@ -38,6 +41,7 @@ const { values: flags } = parseArgs({
     clients: { type: 'string' },
     senders: { type: 'string' },
     messages: { type: 'string' },
+    rate: { type: 'string' },
     workers: { type: 'string' },
     window: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '32' },
@@ -90,7 +94,7 @@ interface FanoutParams {
 }
 
 const scenario = flags.scenario!
-if (!['fanout', 'history', 'unreads', 'uploads', 'all'].includes(scenario)) fail(`--scenario: fanout, history, unreads, uploads or all, not ${scenario}`)
+if (!['fanout', 'history', 'unreads', 'uploads', 'cluster', 'all'].includes(scenario)) fail(`--scenario: fanout, history, unreads, uploads, cluster or all, not ${scenario}`)
 const runs = (name: string) => scenario === 'all' || scenario === name
 const quick = flags.quick!
 const explicit = flags.clients !== undefined || flags.senders !== undefined || flags.messages !== undefined
@@ -146,10 +150,17 @@ async function removeDir(dir: string) {
   tempDirs.delete(dir)
 }
 
+/** PostgreSQL schemas and Redis key prefixes the cluster scenario has made and not yet removed. */
+const leftovers: clusterStore.Leftovers = { schemas: [], prefixes: [] }
+
 function killChildren() {
   for (const pid of serverPids) tryKill(pid)
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   if (!flags.keep) for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+  // No promise can be awaited in an exit handler: a short-lived helper process removes them.
+  if (!flags.keep && leftovers.schemas.length + leftovers.prefixes.length > 0) {
+    Bun.spawnSync({ cmd: [process.execPath, 'bench/cluster-store.ts', JSON.stringify(leftovers)], cwd: ROOT, stdout: 'inherit', stderr: 'inherit', timeout: 15_000 })
+  }
 }
 
 function tryKill(pid: number) {
@@ -309,13 +320,14 @@ function childPid(parent: number): number {
 
 const profiling = flags.profile ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${resolve(flags.profile)}`] : []
 
-async function startOurs(dir: string): Promise<RunningServer> {
+/** `extra` adds top-level config sections (storage, cluster). */
+async function startOurs(dir: string, extra: Record<string, unknown> = {}, label = 'originchats'): Promise<RunningServer> {
   const config = join(dir, 'config.json')
-  await writeFile(config, JSON.stringify(ourConfig(), null, 2))
+  await writeFile(config, JSON.stringify({ ...ourConfig(), ...extra }, null, 2))
   return spawnServer(
     [process.execPath, ...profiling, 'src/cli.ts', 'serve', '--config', config, '--data', dir, '--port', '0'],
     /serving on ws:\/\/([^:/\s]+):(\d+)\//,
-    'originchats',
+    label,
   )
 }
 
@@ -535,6 +547,158 @@ function countStored(path: string): number {
   } finally {
     db.close()
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster: two nodes on PostgreSQL + Redis against one node on SQLite and one on PostgreSQL
+
+interface ClusterParams extends FanoutParams {
+  /** Messages/s per sender in the paced round. */
+  rate: number
+}
+
+type Setup = 'sqlite' | 'postgres' | 'cluster'
+
+const SETUP_LABELS: Record<Setup, string> = {
+  sqlite: 'SQLite, 1 node',
+  postgres: 'PostgreSQL, 1 node',
+  cluster: 'PostgreSQL + Redis, 2 nodes',
+}
+
+interface RoundResult {
+  expected: number
+  received: number
+  complete: boolean
+  deliveriesPerSecond: number
+  latency: Summary
+  /** CPU of all originchats nodes together over the round, in % of one core. */
+  serverCpuPercent: number
+}
+
+interface ClusterResult {
+  setup: Setup
+  nodes: number
+  connectMs: number
+  flood?: RoundResult
+  paced?: RoundResult
+  stored?: number
+  error?: string
+}
+
+function combine(reports: Done[]): Omit<RoundResult, 'serverCpuPercent'> {
+  const received = reports.reduce((sum, r) => sum + r.received, 0)
+  const expected = reports.reduce((sum, r) => sum + r.expected, 0)
+  const firstSend = Math.min(...reports.filter((r) => r.firstSend > 0).map((r) => r.firstSend))
+  const lastDelivery = Math.max(...reports.map((r) => r.lastDelivery))
+  const all = new Float64Array(reports.reduce((sum, r) => sum + r.latencies.length, 0))
+  let offset = 0
+  for (const r of reports) {
+    all.set(r.latencies, offset)
+    offset += r.latencies.length
+  }
+  return {
+    expected,
+    received,
+    complete: received === expected && reports.every((r) => r.complete),
+    deliveriesPerSecond: received / ((lastDelivery - firstSend) / 1000),
+    latency: summarize(all),
+  }
+}
+
+/** One round on connected workers: a flood (window) when `rate` is undefined, else paced. */
+async function round(workers: Worker[], servers: RunningServer[], budgetMs: number, what: string, rate?: number): Promise<RoundResult & { error?: string }> {
+  const cpu = () => servers.reduce((sum, s) => sum + (alive(s.pid) ? cpuSeconds(s.pid) : NaN), 0)
+  const cpuBefore = cpu()
+  const wallBefore = performance.now()
+  for (const worker of workers) worker.send({ type: 'send', rate })
+  const delivered = Promise.all(workers.map((w) => w.next('done')))
+  let error: string | undefined
+  let reports: Done[]
+  try {
+    const died = Promise.race(servers.map((s) => s.exited)).then((code) => Promise.reject(new Error(`a node exited (${code}) during the ${what}`)))
+    reports = (await within(Promise.race([delivered, died]), budgetMs, what)) as Done[]
+  } catch (e) {
+    error = (e as Error).message
+    for (const worker of workers) worker.send({ type: 'report' })
+    reports = (await within(Promise.all(workers.map((w) => w.next('done'))), 10_000, `${what}: partial report`)) as Done[]
+  }
+  const serverCpuPercent = (100 * (cpu() - cpuBefore)) / ((performance.now() - wallBefore) / 1000)
+  return { ...combine(reports), serverCpuPercent, error }
+}
+
+/**
+ * C clients on one setup's node(s) (client i on node i mod nodes, so senders 0..S-1 alternate),
+ * then two rounds on the same connections: a paced round (every sender sends `rate` messages/s
+ * whatever the echoes do: latency at a realistic load) and a flood (every sender keeps `window`
+ * messages in flight: deliveries/s). Then the nodes stop and the stored messages are counted.
+ */
+async function clusterSetup(setup: Setup, params: ClusterParams): Promise<ClusterResult> {
+  const { clients, senders, messages, rate } = params
+  const nodes = setup === 'cluster' ? 2 : 1
+  const result: ClusterResult = { setup, nodes, connectMs: NaN }
+  const dirs: string[] = []
+  const servers: RunningServer[] = []
+  const workers: Worker[] = []
+  const schema = setup === 'sqlite' ? undefined : clusterStore.randomName('bench_')
+  const prefix = setup === 'cluster' ? `${clusterStore.randomName('bench')}:` : undefined
+  try {
+    if (schema) {
+      leftovers.schemas.push(schema)
+      await within(clusterStore.createSchema(schema), 15_000, `create schema ${schema}`)
+    }
+    if (prefix) leftovers.prefixes.push(prefix)
+    const extra: Record<string, unknown> = {}
+    if (schema) extra.storage = { driver: 'postgres', url: clusterStore.schemaUrl(schema) }
+    if (prefix) extra.cluster = { redis_url: clusterStore.REDIS_URL, key_prefix: prefix }
+    // One node first: it creates (migrates) the schema, so the second does not wait on its lock.
+    for (let node = 0; node < nodes; node++) {
+      const dir = await tempDir()
+      dirs.push(dir)
+      servers.push(await startOurs(dir, prefix ? { ...extra, cluster: { ...(extra.cluster as object), node_id: `bench-node-${node + 1}` } } : extra, `${setup} node ${node + 1}`))
+    }
+    const urls = servers.map((s) => s.url)
+    const workerTotal = Math.min(workerCount, clients)
+    for (let i = 0; i < workerTotal; i++) workers.push(spawnWorker())
+    const shares = workers.map((_, w) => Array.from({ length: clients }, (_, i) => i).filter((i) => i % workers.length === w))
+    const connectStart = performance.now()
+    workers.forEach((worker, w) => worker.send({ type: 'connect', url: urls[0]!, urls, ids: shares[w]!, senders, messages, window: windowSize, concurrency }))
+    await within(Promise.all(workers.map((w) => w.next('connected'))), 30_000 + clients * 100, `${setup}: connect+auth of ${clients} clients`)
+    result.connectMs = performance.now() - connectStart
+
+    const expected = senders * messages * clients
+    // Paced first, so whatever work a flood leaves behind (on the nodes, in PostgreSQL) cannot delay it.
+    const { error: pacedError, ...paced } = await round(workers, servers, 30_000 + (messages / rate) * 1000 * 2, `${setup}: paced round`, rate)
+    result.paced = paced
+    if (pacedError) throw new Error(pacedError)
+    const { error: floodError, ...flood } = await round(workers, servers, 30_000 + expected / 5, `${setup}: flood`)
+    result.flood = flood
+    if (floodError) throw new Error(floodError)
+
+    for (const worker of workers) worker.send({ type: 'close' })
+    await within(Promise.all(workers.map((w) => w.proc.exited)), 10_000, 'client workers exit').catch(() => {})
+    for (const server of servers.splice(0)) await server.stop()
+    result.stored = schema ? await within(clusterStore.countMessages(schema), 15_000, 'count rows') : countStored(join(dirs[0]!, DATABASE_FILE))
+  } catch (error) {
+    result.error = (error as Error).message
+  } finally {
+    for (const worker of workers) {
+      if (worker.proc.exitCode === null) worker.proc.kill('SIGKILL')
+      children.delete(worker.proc)
+    }
+    for (const server of servers) await server.stop()
+    for (const dir of dirs) await removeDir(dir)
+    if (!flags.keep && (schema || prefix)) {
+      const mine = { schemas: schema ? [schema] : [], prefixes: prefix ? [prefix] : [] }
+      try {
+        await within(clusterStore.removeLeftovers(mine), 30_000, `remove ${JSON.stringify(mine)}`)
+        leftovers.schemas = leftovers.schemas.filter((s) => s !== schema)
+        leftovers.prefixes = leftovers.prefixes.filter((p) => p !== prefix)
+      } catch (e) {
+        result.error ??= (e as Error).message
+      }
+    }
+  }
+  return result
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1095,6 +1259,75 @@ async function main() {
     const ratio = median(loaded).deliveriesPerSecond / median(alone).deliveriesPerSecond
     console.log(`\ndeliveries/s with uploads ÷ alone = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'}×`)
     output.uploads = { params, uploads, ratio, alone, loaded }
+  }
+
+  if (runs('cluster')) {
+    const why = await clusterStore.unreachable()
+    if (why) {
+      console.log(`\ncluster: skipped (${why})`)
+      if (scenario === 'cluster') failed = true
+    } else {
+      const params: ClusterParams = {
+        clients: integer('clients', flags.clients, quick ? 20 : 1000, 1),
+        senders: integer('senders', flags.senders, quick ? 4 : 10, 1),
+        messages: integer('messages', flags.messages, quick ? 25 : 100, 1),
+        rate: integer('rate', flags.rate, quick ? 20 : 5, 1),
+      }
+      if (params.senders > params.clients) fail('--senders cannot exceed --clients')
+      const clusterRepeat = integer('repeat', flags.repeat, 1, 1)
+      const label = `C=${params.clients} S=${params.senders} M=${params.messages}`
+      console.log(
+        `\ncluster: ${label} on each setup: a paced round ` +
+          `(${params.rate} messages/s per sender, ${params.rate * params.senders} messages/s in all, ${count(params.rate * params.senders * params.clients)} deliveries/s offered), then a flood (window ${windowSize}) on the same connections…`,
+      )
+      const setups: Setup[] = ['sqlite', 'postgres', 'cluster']
+      const results = new Map<Setup, ClusterResult[]>(setups.map((s) => [s, []]))
+      for (let run = 0; run < clusterRepeat; run++) {
+        for (const setup of run % 2 === 0 ? setups : [...setups].reverse()) {
+          console.log(`cluster run ${run + 1}/${clusterRepeat}: ${SETUP_LABELS[setup]}…`)
+          const r = await clusterSetup(setup, params)
+          if (r.error) console.log(`  ${setup}: ERROR ${r.error}`)
+          // Everything sent in both rounds must have reached every client and be stored.
+          if (!r.flood?.complete || !r.paced?.complete || r.stored !== 2 * params.senders * params.messages || r.error) failed = true
+          results.get(setup)!.push(r)
+        }
+      }
+      const pick = (runs: ClusterResult[]) => [...runs].sort((a, b) => (a.flood?.deliveriesPerSecond || 0) - (b.flood?.deliveriesPerSecond || 0))[Math.floor((runs.length - 1) / 2)]!
+      console.log(`\nCluster (flood: deliveries/s and latency with every sender keeping ${windowSize} in flight; paced: latency at the offered rate; stored = rows after both rounds)`)
+      if (clusterRepeat > 1) console.log(`Each row is the median of ${clusterRepeat} runs by flood deliveries/s.`)
+      const fraction = (r?: RoundResult) => (r ? `${count(r.received)}/${count(r.expected)}${r.complete ? '' : ' ✗'}` : '—')
+      console.log(
+        table(
+          ['setup', 'connect+auth ms', 'flood received', 'deliveries/s', 'p50 ms', 'p99 ms', 'srv CPU', 'paced received', 'p50 ms', 'p99 ms', 'max ms', 'srv CPU', 'stored'],
+          setups.map((setup) => {
+            const r = pick(results.get(setup)!)
+            return [
+              SETUP_LABELS[setup],
+              ms(r.connectMs),
+              fraction(r.flood),
+              count(r.flood?.deliveriesPerSecond ?? NaN),
+              ms(r.flood?.latency.p50 ?? NaN),
+              ms(r.flood?.latency.p99 ?? NaN),
+              percent((r.flood?.serverCpuPercent ?? NaN) / 100),
+              fraction(r.paced),
+              ms(r.paced?.latency.p50 ?? NaN),
+              ms(r.paced?.latency.p99 ?? NaN),
+              ms(r.paced?.latency.max ?? NaN),
+              percent((r.paced?.serverCpuPercent ?? NaN) / 100),
+              `${count(r.stored ?? NaN)}/${count(2 * params.senders * params.messages)}`,
+            ]
+          }),
+        ),
+      )
+      const two = pick(results.get('cluster')!)
+      const ratio = (two.flood?.deliveriesPerSecond ?? NaN) / (pick(results.get('sqlite')!).flood?.deliveriesPerSecond ?? NaN)
+      const p99 = two.paced?.latency.p99 ?? NaN
+      const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED')
+      console.log(`\n2 nodes ÷ 1 SQLite node, flood deliveries/s = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'}× (target ≥ 0.5×: ${verdict(ratio >= 0.5)})`)
+      const latencyTarget = params.clients === 1000 ? ` (target < 50 ms at C=1000: ${verdict(p99 < 50)})` : ''
+      console.log(`2 nodes, paced p99 latency = ${ms(p99)} ms${latencyTarget}`)
+      output.cluster = { params, repeat: clusterRepeat, ratio, results: Object.fromEntries(results) }
+    }
   }
 
   if (flags.json) await writeFile(flags.json, JSON.stringify(output, (_, v) => (v instanceof Float64Array ? undefined : v), 2))
