@@ -111,7 +111,7 @@ export function createApp(options: AppOptions): App {
   const hub = new Hub(bus, store, cluster?.roster)
   const presence = new Presence(hub, bus, log, cluster?.roster)
   // Calls end when the joining connection closes (first of the README §2.7 announcements) or loses the channel.
-  const voice = new VoiceRooms(bus)
+  const voice = new VoiceRooms(bus, cluster?.voice)
   presence.onLeave((session) => voice.closed(session))
   hub.onAccess((session, visible) => voice.accessChanged(session, visible))
   // Slash commands registered by a connection go when it closes (protocol README §2.7).
@@ -247,7 +247,7 @@ export function createApp(options: AppOptions): App {
   plugins.emit('server_start', null, {})
   // A store that caches (the shared-database driver) drops what another node changed.
   const cachingStore = store as Store & { invalidate?(scope: string): void }
-  void cluster?.start({ hub, invalidate: (scope) => cachingStore.invalidate?.(scope) }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
+  void cluster?.start({ hub, invalidate: (scope) => cachingStore.invalidate?.(scope), voice }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>

@@ -10,11 +10,14 @@ import { StreamPeers, type ControlEvent } from './peers.ts'
 import { RedisRoster } from './roster.ts'
 import type { ClusterSettings } from './settings.ts'
 import { StreamTailer, StreamWriter, type Entry } from './stream.ts'
+import { RedisVoice, type VoiceMirror } from './voice.ts'
 
 export interface ClusterDeps {
   hub: Hub
   /** Drops cached store data of `scope` when another node changed it. */
   invalidate?(scope: string): void
+  /** The voice calls, which follow the other nodes' participants. */
+  voice?: VoiceMirror
 }
 
 /**
@@ -24,6 +27,7 @@ export interface ClusterDeps {
 export class Cluster {
   readonly roster: RedisRoster
   readonly peers: StreamPeers
+  readonly voice: RedisVoice
   private readonly writer: StreamWriter
   private tailer: StreamTailer | undefined
   private redisBus: RedisBus | undefined
@@ -40,6 +44,7 @@ export class Cluster {
     this.writer = new StreamWriter(redis, settings.stream, settings.nodeId, settings.streamMaxLength, log)
     this.peers = new StreamPeers(this.writer, (userId) => this.roster.firstSession(userId), log)
     this.roster = new RedisRoster(redis, settings, log, (userId, change) => this.peers.sessionsChanged(userId, change))
+    this.voice = new RedisVoice(redis, settings, this.writer, log)
   }
 
   static async connect(settings: ClusterSettings, log: Logger): Promise<Cluster> {
@@ -83,9 +88,12 @@ export class Cluster {
       this.log,
     )
     this.tailer = tailer
+    const voice = deps.voice
+    if (voice) this.roster.onReaped((nodes) => voice.nodesGone(nodes))
     this.ready = (async () => {
       await tailer.start()
       await this.roster.start(deps.hub, this.redisBus!)
+      if (voice) await this.voice.load(voice)
       this.log.info(`cluster node ${this.settings.nodeId} joined (stream ${this.settings.stream})`)
     })()
     return this.ready
@@ -130,6 +138,8 @@ export class Cluster {
         return event.u === 'all' ? hub.refreshAll() : hub.refreshUsers(event.u)
       case 'invalidate':
         return invalidate?.(event.s)
+      case 'voice':
+        return this.deps!.voice?.remoteChanged(event.n, event.u, event.v)
       case 'session':
         hub.applySessionChange(event.u, event.c)
         return this.roster.renamed(event.u, event.c)

@@ -121,6 +121,60 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     expect(await channelNames(bob)).not.toContain('updates')
   })
 
+  test.concurrent('voice: a call is one call across nodes, also for a node that starts later', async () => {
+    await using cluster = await startSharedCluster()
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    const owner = await a.login(OWNER)
+    const alice = await a.login('alice')
+    const bob = await b.login('bob')
+    await owner.request({ cmd: 'channel_create', name: 'lounge', type: 'voice', permissions: { view: ['user'] } })
+    await owner.request({ cmd: 'channel_create', name: 'den', type: 'voice', permissions: { view: ['user'] } })
+    await pushedList(bob, (names) => names.includes('den'))
+    const aliceId = alice.ready.user.id ?? (await a.app!.store.users.getByUsername('alice'))!.id
+
+    expect(await alice.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-a' })).toEqual({ cmd: 'voice_join', channel: 'lounge', participants: [] })
+    expect(await bob.next('voice_user_joined')).toEqual({ cmd: 'voice_user_joined', channel: 'lounge', user: { id: aliceId, username: 'alice', muted: false } })
+    // B's viewer sees A's participant in voice_state and in the channel list.
+    expect((await bob.request({ cmd: 'voice_state', channel: 'lounge' })).participants).toEqual([{ id: aliceId, username: 'alice', muted: false }])
+    const lounge = async (client: TestClient) => {
+      const listener = `list-${crypto.randomUUID()}`
+      client.send({ cmd: 'channels_get', listener })
+      return (await client.next('channels_get', (p) => p.listener === listener)).val.find((c: Packet) => c.name === 'lounge').voice_state
+    }
+    expect(await lounge(bob)).toEqual([{ username: 'alice', muted: false }])
+
+    // Joining on B: the reply lists A's participant with her peer ID, and she hears bob's.
+    expect(await bob.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-b' })).toEqual({
+      cmd: 'voice_join', channel: 'lounge', participants: [{ username: 'alice', peer_id: 'peer-a', muted: false }],
+    })
+    expect((await alice.next('voice_user_joined', (p) => p.user.username === 'bob')).user.peer_id).toBe('peer-b')
+    await alice.request({ cmd: 'voice_mute' })
+    expect((await bob.next('voice_user_updated')).user).toMatchObject({ username: 'alice', muted: true, peer_id: 'peer-a' })
+    expect((await bob.request({ cmd: 'voice_state', channel: 'lounge' })).participants.map((p: Packet) => [p.username, p.muted, p.peer_id])).toEqual([
+      ['bob', false, 'peer-b'],
+      ['alice', true, 'peer-a'],
+    ])
+
+    // A node that starts now sees the call already going on.
+    const c = await cluster.addNode()
+    const carol = await c.login('carol')
+    expect((await carol.request({ cmd: 'voice_state', channel: 'lounge' })).participants.map((p: Packet) => p.username).sort()).toEqual(['alice', 'bob'])
+
+    // Alice joins another call from a second connection on B: her call on A ends, once.
+    const aliceOnB = await b.login('alice')
+    await aliceOnB.request({ cmd: 'voice_join', channel: 'den', peer_id: 'peer-a2' })
+    expect(await carol.next('voice_user_left')).toEqual({ cmd: 'voice_user_left', channel: 'lounge', username: 'alice' })
+    await settled(owner, [carol, bob])
+    expect((await carol.request({ cmd: 'voice_state', channel: 'lounge' })).participants.map((p: Packet) => p.username)).toEqual(['bob'])
+    expect((await owner.request({ cmd: 'voice_state', channel: 'den' })).participants.map((p: Packet) => p.username)).toEqual(['alice'])
+    expect(await alice.error({ cmd: 'voice_leave' })).toMatchObject({ val: 'You are not in a voice channel' })
+
+    // Leaving on B reaches A and C.
+    await bob.request({ cmd: 'voice_leave' })
+    expect(await carol.next('voice_user_left')).toEqual({ cmd: 'voice_user_left', channel: 'lounge', username: 'bob' })
+    expect((await owner.request({ cmd: 'voice_state', channel: 'lounge' })).participants).toEqual([])
+  })
+
   test.concurrent('a ban on A closes the user\'s socket on B, and B refuses their next login', async () => {
     await using cluster = await startSharedCluster()
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
@@ -147,9 +201,13 @@ describe.skipIf(unavailable !== undefined)('two nodes: faults', () => {
   test.concurrent('SIGKILL of node B: A\'s clients hear B\'s users leave within the node timeout, and A keeps working', async () => {
     await using cluster = await startSharedCluster([{}, { process: true }])
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    const owner = await a.login(OWNER)
+    await owner.request({ cmd: 'channel_create', name: 'lounge', type: 'voice', permissions: { view: ['user'] } })
     const alice = await a.login('alice')
     const bob = await b.login('bob')
     await alice.next('user_connect', named('bob'))
+    await bob.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-b' })
+    await alice.next('voice_user_joined')
     const posted = await bob.post('before the crash')
     b.process!.kill()
     await b.process!.exited
@@ -157,7 +215,9 @@ describe.skipIf(unavailable !== undefined)('two nodes: faults', () => {
     expect(await alice.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'bob' })
     // node_timeout_ms is 1500, and the reaper runs every 300 ms: allow a generous margin for a loaded machine.
     expect(Date.now() - killedAt).toBeLessThan(10_000)
-    expect((await alice.request({ cmd: 'users_online' })).users.map((u: Packet) => u.username)).toEqual(['alice'])
+    expect(await alice.next('voice_user_left')).toEqual({ cmd: 'voice_user_left', channel: 'lounge', username: 'bob' })
+    expect((await alice.request({ cmd: 'voice_state', channel: 'lounge' })).participants).toEqual([])
+    expect((await alice.request({ cmd: 'users_online' })).users.map((u: Packet) => u.username).sort()).toEqual(['alice', OWNER])
     expect((await history(alice)).map((m) => m.id)).toContain(posted.id)
     const carol = await a.login('carol')
     const after = await alice.post('after the crash')
