@@ -115,7 +115,7 @@ export function createApp(options: AppOptions): App {
   presence.onLeave((session) => voice.closed(session))
   hub.onAccess((session, visible) => voice.accessChanged(session, visible))
   // Slash commands registered by a connection go when it closes (protocol README §2.7).
-  const slash = new SlashRegistry(BUILTIN_SLASH_COMMANDS)
+  const slash = new SlashRegistry(BUILTIN_SLASH_COMMANDS, cluster?.slash)
   presence.onLeave((session) => {
     for (const packet of changePackets(slash.connectionClosed(session))) bus.publish(topics.users, packet)
   })
@@ -247,7 +247,7 @@ export function createApp(options: AppOptions): App {
   plugins.emit('server_start', null, {})
   // A store that caches (the shared-database driver) drops what another node changed.
   const cachingStore = store as Store & { invalidate?(scope: string): void }
-  void cluster?.start({ hub, invalidate: (scope) => cachingStore.invalidate?.(scope), voice }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
+  void cluster?.start({ hub, invalidate: (scope) => cachingStore.invalidate?.(scope), voice, slash }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>

@@ -2,6 +2,7 @@ import type { Logger } from '../log.ts'
 import type { Packet } from '../protocol/errors.ts'
 import type { StreamWriter } from './stream.ts'
 import type { Peers, SessionChange } from './types.ts'
+import type { SlashEvent } from './slash.ts'
 import type { VoiceEvent } from './voice.ts'
 
 /** Control events on the stream, in order with the broadcasts around them. */
@@ -14,6 +15,7 @@ export type ControlEvent =
   /** For node `n` only: send `p` to its session `s` of user `u` (or to its first one if that closed). */
   | { t: 'first'; n: string; s: string; u: string; p: Packet }
   | VoiceEvent
+  | SlashEvent
 
 export class StreamPeers implements Peers {
   constructor(

@@ -5,6 +5,8 @@ import { killAll } from '../helpers/process.ts'
 import { OWNER, sharedClusterUnavailable, startSharedCluster } from '../helpers/shared-cluster.ts'
 
 const unavailable = await sharedClusterUnavailable()
+/** Each test starts two or three nodes, and nodes migrate one at a time (the migration lock): room for a busy machine. */
+const STARTS = 30_000
 afterAll(killAll)
 
 const named = (username: string) => (p: Packet) => p.user?.username === username || p.username === username
@@ -67,7 +69,7 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     bob.send({ cmd: 'message_delete', channel: 'general', id: second.id })
     expect(await alice.next('message_delete')).toMatchObject({ id: second.id })
     expect((await history(alice)).some((m) => m.id === second.id)).toBe(false)
-  })
+  }, STARTS)
 
   test.concurrent('a thread and a poll vote across nodes', async () => {
     await using cluster = await startSharedCluster()
@@ -92,7 +94,7 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     const seenOnA = (await owner.request({ cmd: 'poll_results', poll_id: poll.poll_id })).results
     expect(seenOnA.results.map((option: Packet) => option.votes)).toEqual([0, 1])
     expect(seenOnA.total_votes).toBe(1)
-  })
+  }, STARTS)
 
   test.concurrent('a role change and channel create, rename and delete on A reach B', async () => {
     await using cluster = await startSharedCluster()
@@ -119,7 +121,7 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     await owner.request({ cmd: 'channel_delete', name: 'updates' })
     await pushedList(bob, (names) => !names.includes('updates'))
     expect(await channelNames(bob)).not.toContain('updates')
-  })
+  }, STARTS)
 
   test.concurrent('voice: a call is one call across nodes, also for a node that starts later', async () => {
     await using cluster = await startSharedCluster()
@@ -173,7 +175,39 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     await bob.request({ cmd: 'voice_leave' })
     expect(await carol.next('voice_user_left')).toEqual({ cmd: 'voice_user_left', channel: 'lounge', username: 'bob' })
     expect((await owner.request({ cmd: 'voice_state', channel: 'lounge' })).participants).toEqual([])
-  })
+  }, STARTS)
+
+  test.concurrent('slash commands a connection registers on B are listed and called on A, and the bot\'s answer reaches A', async () => {
+    await using cluster = await startSharedCluster()
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    const alice = await a.login('alice')
+    const bot = await b.login('bot')
+    const hello = { name: 'hello', description: 'Say hello', options: [{ name: 'who', description: 'Whom', type: 'str' }] }
+    await bot.request({ cmd: 'slash_register', commands: [hello] })
+    expect((await alice.next('slash_add')).commands.map((c: Packet) => [c.name, c.registeredBy])).toEqual([['hello', 'bot']])
+    const listed = (await alice.request({ cmd: 'slash_list' })).commands.find((c: Packet) => c.name === 'hello')
+    expect(listed).toMatchObject({ name: 'hello', registeredBy: 'bot' })
+    // A node started later lists it too.
+    const c = await cluster.addNode()
+    const carol = await c.login('carol')
+    expect((await carol.request({ cmd: 'slash_list' })).commands.map((c: Packet) => c.name)).toContain('hello')
+    // Another user may not take the name on another node.
+    expect(await carol.error({ cmd: 'slash_register', commands: [hello] })).toMatchObject({ val: 'Invalid command schema: /hello is already registered by bot' })
+
+    const call = await alice.request({ cmd: 'slash_call', channel: 'general', command: 'hello', args: { who: 'world' } })
+    const received = await bot.next('slash_call')
+    expect(received).toEqual(call)
+    expect(received).toMatchObject({ val: { command: 'hello', args: { who: 'world' }, commander: 'bot' }, invokerUsername: 'alice', channel: 'general' })
+    bot.send({ cmd: 'slash_response', channel: 'general', command: 'hello', invoker: received.invoker, response: 'Hello, world' })
+    const answer = await alice.next('message_new', (p) => p.message.content === 'Hello, world')
+    expect(answer.message.interaction).toEqual({ command: 'hello', username: 'alice' })
+
+    // The bot's connection closes: its command goes on every node.
+    await bot.close()
+    expect(await alice.next('slash_remove')).toEqual({ cmd: 'slash_remove', commands: ['hello'] })
+    await carol.next('slash_remove')
+    expect(await carol.error({ cmd: 'slash_call', channel: 'general', command: 'hello', args: { who: 'x' } })).toMatchObject({ val: 'Unknown slash command: /hello' })
+  }, STARTS)
 
   test.concurrent('a ban on A closes the user\'s socket on B, and B refuses their next login', async () => {
     await using cluster = await startSharedCluster()
@@ -183,7 +217,7 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     await owner.request({ cmd: 'user_ban', user: 'bob' })
     await bob.closed
     await expect(b.login('bob')).rejects.toThrow(/banned/i)
-  })
+  }, STARTS)
 
   test.concurrent('the message rate limit is shared by both nodes', async () => {
     await using cluster = await startSharedCluster([{}, {}], { rate_limiting: { enabled: true, messages_per_minute: 3, burst_limit: 100, cooldown_seconds: 1 } })
@@ -194,7 +228,7 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     onB.send({ cmd: 'message_new', channel: 'general', content: 'one too many' })
     expect((await onB.next('rate_limit')).cmd).toBe('rate_limit')
     expect((await history(onA)).map((m) => m.content)).not.toContain('one too many')
-  })
+  }, STARTS)
 })
 
 describe.skipIf(unavailable !== undefined)('two nodes: faults', () => {
@@ -208,6 +242,8 @@ describe.skipIf(unavailable !== undefined)('two nodes: faults', () => {
     await alice.next('user_connect', named('bob'))
     await bob.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-b' })
     await alice.next('voice_user_joined')
+    await bob.request({ cmd: 'slash_register', commands: [{ name: 'hello', description: 'Say hello' }] })
+    await alice.next('slash_add')
     const posted = await bob.post('before the crash')
     b.process!.kill()
     await b.process!.exited
@@ -217,12 +253,13 @@ describe.skipIf(unavailable !== undefined)('two nodes: faults', () => {
     expect(Date.now() - killedAt).toBeLessThan(10_000)
     expect(await alice.next('voice_user_left')).toEqual({ cmd: 'voice_user_left', channel: 'lounge', username: 'bob' })
     expect((await alice.request({ cmd: 'voice_state', channel: 'lounge' })).participants).toEqual([])
+    expect(await alice.next('slash_remove')).toEqual({ cmd: 'slash_remove', commands: ['hello'] })
     expect((await alice.request({ cmd: 'users_online' })).users.map((u: Packet) => u.username).sort()).toEqual(['alice', OWNER])
     expect((await history(alice)).map((m) => m.id)).toContain(posted.id)
     const carol = await a.login('carol')
     const after = await alice.post('after the crash')
     expect((await carol.next('message_new', (p) => p.message.id === after.id)).message.content).toBe('after the crash')
-  })
+  }, STARTS)
 
   test.concurrent('Redis connection blip: no acknowledged message missing, live delivery resumes, presence right', async () => {
     await using cluster = await startSharedCluster()
@@ -245,7 +282,7 @@ describe.skipIf(unavailable !== undefined)('two nodes: faults', () => {
     for (const client of [alice, bob]) expect((await client.request({ cmd: 'users_online' })).users.map((u: Packet) => u.username).sort()).toEqual(['alice', 'bob'])
     expect(count(alice, 'user_disconnect')).toBe(0)
     expect(count(bob, 'user_disconnect')).toBe(0)
-  })
+  }, STARTS)
 
   test.concurrent('PostgreSQL outage for one node: its requests get a clear error, and it serves again by itself', async () => {
     await using cluster = await startSharedCluster([{ proxy: true }, {}])
@@ -269,5 +306,5 @@ describe.skipIf(unavailable !== undefined)('two nodes: faults', () => {
     })
     expect((await history(bob)).map((m) => m.id)).toContain(back!.id)
     expect((await history(bob)).map((m) => m.content)).not.toContain('during the outage')
-  })
+  }, STARTS)
 })
