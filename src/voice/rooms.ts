@@ -13,6 +13,8 @@ export interface Participant {
   username: string
   peerId: string
   muted: boolean
+  /** When they joined (ms): the order of the call's list, across nodes too. */
+  since: number
   session: Session
 }
 
@@ -66,10 +68,11 @@ export class VoiceRooms implements VoiceState {
     return participant?.session === session ? participant : undefined
   }
 
-  /** In the order they joined on their node; other nodes' participants after this node's. */
+  /** In the order they joined (other nodes' participants by their node's clock). */
   participants(channel: string): ParticipantView[] {
+    const local = [...(this.rooms.get(channel)?.values() ?? [])]
     const remote = [...this.remote.values()].filter((participant) => participant.channel === channel)
-    return [...(this.rooms.get(channel)?.values() ?? []), ...remote]
+    return remote.length === 0 ? local : [...local, ...remote].sort((a, b) => a.since - b.since)
   }
 
   /**
@@ -116,7 +119,7 @@ export class VoiceRooms implements VoiceState {
     if (previous) this.end(previous)
     // Its node ends that call when it hears of this join (remoteChanged).
     this.remote.delete(user.id)
-    const participant: Participant = { channel, userId: user.id, username: user.username, peerId, muted: false, session }
+    const participant: Participant = { channel, userId: user.id, username: user.username, peerId, muted: false, since: Date.now(), session }
     let room = this.rooms.get(channel)
     if (!room) this.rooms.set(channel, (room = new Map()))
     room.set(user.id, participant)

@@ -153,8 +153,8 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     await alice.request({ cmd: 'voice_mute' })
     expect((await bob.next('voice_user_updated')).user).toMatchObject({ username: 'alice', muted: true, peer_id: 'peer-a' })
     expect((await bob.request({ cmd: 'voice_state', channel: 'lounge' })).participants.map((p: Packet) => [p.username, p.muted, p.peer_id])).toEqual([
-      ['bob', false, 'peer-b'],
       ['alice', true, 'peer-a'],
+      ['bob', false, 'peer-b'],
     ])
 
     // A node that starts now sees the call already going on.

@@ -31,7 +31,7 @@ export async function clusterNodes(config: Config, dir: string, log?: Logger): P
       for (const name of ['a', 'b']) {
         const nodeConfig = { ...config, cluster: { ...config.cluster, redis_url: REDIS_URL, key_prefix: prefix, node_id: `${prefix}${name}`, node_timeout_ms: 1500 } }
         await mkdir(join(dir, name), { recursive: true })
-        const store = await preparePostgresStore({ url: POSTGRES_TEST_URL, schema, max: 3 })
+        const store = await preparePostgresStore({ url: POSTGRES_TEST_URL, schema, max: 2 })
         apps.push(await startApp({ config: nodeConfig, databasePath: join(dir, name, DATABASE_FILE), port: 0, log, store }))
       }
       return apps
