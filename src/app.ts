@@ -17,7 +17,6 @@ import { LocalBus } from './bus/local.ts'
 import type { Cluster } from './cluster/index.ts'
 import { clusterSettings } from './cluster/settings.ts'
 import { allCommands } from './commands/index.ts'
-import { applyServerUpdates } from './commands/server.ts'
 import { LiveConfig } from './config/live.ts'
 import type { Config } from './config/schema.ts'
 import { watchConfig } from './config/watch.ts'
@@ -157,7 +156,6 @@ export function createApp(options: AppOptions): App {
     attachmentCleanup,
     emojis,
     push,
-    serverUpdated: cluster ? (updates) => cluster.peers.serverUpdated(updates) : undefined,
   }
   const context = (session: Session, release: () => void): Context => ({
     config: config(),
@@ -206,9 +204,7 @@ export function createApp(options: AppOptions): App {
   const listener = new Listener((port, files) => startServer(net, port, files), options.port ?? config().websocket.port, tls, localBus)
   const server = listener.server
   // New server details reach connected clients at once; new handshakes read the config anyway.
-  settings.onChange((next, previous, origin) => {
-    // Another node's server_update reached every socket through the bus already.
-    if (origin === 'peer') return
+  settings.onChange((next, previous) => {
     const info = assets.info(next)
     if (JSON.stringify(info) !== JSON.stringify(assets.info(previous))) bus.publish(topics.users, { cmd: 'server_update', ...info })
   })
@@ -251,7 +247,7 @@ export function createApp(options: AppOptions): App {
   plugins.emit('server_start', null, {})
   // A store that caches (the shared-database driver) drops what another node changed.
   const cachingStore = store as Store & { invalidate?(scope: string): void }
-  void cluster?.start({ hub, invalidate: (scope) => cachingStore.invalidate?.(scope), voice, slash, serverUpdate: (updates) => settings.edit((raw) => applyServerUpdates(raw, updates), 'peer') }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
+  void cluster?.start({ hub, invalidate: (scope) => cachingStore.invalidate?.(scope), voice, slash }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>

@@ -2,7 +2,6 @@ import { type AddressCounter, AddressLimiter } from '../auth/address-limit.ts'
 import { MemoryRateLimiter, type RateLimiter, type RateLimitSettings } from '../auth/rate-limit.ts'
 import { RedisBus } from '../bus/redis/bus.ts'
 import type { LocalBus } from '../bus/local.ts'
-import type { ServerUpdates } from '../commands/server.ts'
 import type { Logger } from '../log.ts'
 import { CloseCode, type Hub } from '../net/hub.ts'
 import { topics } from '../net/topics.ts'
@@ -24,8 +23,6 @@ export interface ClusterDeps {
   voice?: VoiceMirror
   /** The slash commands, which list and call the other nodes' connections' commands. */
   slash?: SlashMirror
-  /** Another node's `server_update`, to apply to this node's config without announcing it again. */
-  serverUpdate?(updates: ServerUpdates): Promise<void>
 }
 
 /**
@@ -154,8 +151,6 @@ export class Cluster {
         return this.deps!.voice?.remoteChanged(event.n, event.u, event.v)
       case 'slash':
         return this.deps!.slash?.remoteChanged(this.slash.holder(event.n, event.s, event.u, event.name), event.d)
-      case 'server':
-        return this.deps!.serverUpdate?.(event.u).catch((error) => this.log.error(`could not apply another node's server_update: ${(error as Error)?.message ?? error}`))
       case 'slash_gone':
         return void this.deps!.slash?.nodesGone(event.gone)
       case 'session':

@@ -1,4 +1,3 @@
-import type { ServerUpdates } from '../commands/server.ts'
 import type { Logger } from '../log.ts'
 import type { Packet } from '../protocol/errors.ts'
 import type { StreamWriter } from './stream.ts'
@@ -17,8 +16,6 @@ export type ControlEvent =
   | { t: 'first'; n: string; s: string; u: string; p: Packet }
   | VoiceEvent
   | SlashEvent
-  /** `server_update` on node `n`: the others apply the same updates to their own config. */
-  | { t: 'server'; u: ServerUpdates }
 
 export class StreamPeers implements Peers {
   constructor(
@@ -49,10 +46,6 @@ export class StreamPeers implements Peers {
 
   invalidate(scope: string) {
     this.send({ t: 'invalidate', s: scope })
-  }
-
-  serverUpdated(updates: ServerUpdates) {
-    this.send({ t: 'server', u: updates })
   }
 
   private send(event: ControlEvent) {

@@ -15,17 +15,7 @@ const FIELDS = [
   ['banner', 'Banner must be a string or null'],
 ] as const
 
-export type ServerUpdates = Partial<Record<(typeof FIELDS)[number][0], string | null>>
-type Updates = ServerUpdates
-
-/** `server.*` of a raw config.json after `server_update`; `null` removes the key. */
-export function applyServerUpdates(raw: Record<string, any>, updates: ServerUpdates) {
-  const server = (raw.server ??= {})
-  for (const [field, value] of Object.entries(updates)) {
-    if (value === null) delete server[field]
-    else server[field] = value
-  }
-}
+type Updates = Partial<Record<(typeof FIELDS)[number][0], string | null>>
 
 /**
  * Writes `server.*` in config.json (keeping keys this server does not know) and applies it at
@@ -48,8 +38,13 @@ export const serverUpdate = defineCommand({
   async run(ctx, p) {
     const updates: Updates = {}
     for (const [field] of FIELDS) if (field in p) updates[field] = p[field] as string | null
-    await ctx.services.settings.edit((raw) => applyServerUpdates(raw, updates))
-    ctx.services.serverUpdated?.(updates)
+    await ctx.services.settings.edit((raw) => {
+      const server = (raw.server ??= {})
+      for (const [field, value] of Object.entries(updates)) {
+        if (value === null) delete server[field]
+        else server[field] = value
+      }
+    })
     return {
       reply: { cmd: 'server_update', ...ctx.services.assets.info(ctx.services.settings.current) },
       audit: [{ action: 'server_update', details: updates }],

@@ -2,10 +2,7 @@ import { rename, writeFile } from 'node:fs/promises'
 import { parseConfig } from './load.ts'
 import type { Config } from './schema.ts'
 
-/** `peer`: another node of the cluster made the change and announced it already. */
-export type ChangeOrigin = 'local' | 'peer'
-
-export type ConfigListener = (next: Config, previous: Config, origin: ChangeOrigin) => void
+export type ConfigListener = (next: Config, previous: Config) => void
 
 /**
  * The configuration in force. Code reads `current` when it needs a value, so a reload (file
@@ -30,23 +27,23 @@ export class LiveConfig {
     this.listeners.push(listener)
   }
 
-  apply(next: Config, origin: ChangeOrigin = 'local') {
+  apply(next: Config) {
     const previous = this.value
     this.value = next
-    for (const listener of this.listeners) listener(next, previous, origin)
+    for (const listener of this.listeners) listener(next, previous)
   }
 
   /**
    * Rewrites config.json with `edit` applied to its raw JSON, so keys this server does not know
    * survive, then applies the result. The write is a rename, so readers never see half a file.
    */
-  edit(edit: (raw: Record<string, any>) => void, origin: ChangeOrigin = 'local'): Promise<void> {
-    const done = this.edits.then(() => this.write(edit, origin))
+  edit(edit: (raw: Record<string, any>) => void): Promise<void> {
+    const done = this.edits.then(() => this.write(edit))
     this.edits = done.catch(() => {})
     return done
   }
 
-  private async write(edit: (raw: Record<string, any>) => void, origin: ChangeOrigin): Promise<void> {
+  private async write(edit: (raw: Record<string, any>) => void): Promise<void> {
     let raw: Record<string, any> = structuredClone(this.value)
     if (this.path) {
       const file = Bun.file(this.path)
@@ -59,6 +56,6 @@ export class LiveConfig {
       await writeFile(temporary, `${JSON.stringify(raw, null, 4)}\n`)
       await rename(temporary, this.path)
     }
-    this.apply(next, origin)
+    this.apply(next)
   }
 }

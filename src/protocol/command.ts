@@ -15,7 +15,6 @@ import type { PollExpiry } from '../polls/expiry.ts'
 import type { PushService } from '../push/service.ts'
 import type { PushJob } from '../push/targets.ts'
 import type { SlashRegistry } from '../slash/registry.ts'
-import type { ServerUpdates } from '../commands/server.ts'
 import type { VoiceRooms } from '../voice/rooms.ts'
 import type { RoleRecord, Store, UserRecord } from '../store/types.ts'
 import type { Audit } from '../audit/modlog.ts'
@@ -71,8 +70,6 @@ export interface Services {
   emojis: EmojiCatalog
   /** Web Push: the VAPID key, device fingerprints, and the delivery queue. */
   push: PushService
-  /** Cluster mode: the other nodes apply the same `server_update` to their config. */
-  serverUpdated?: (updates: ServerUpdates) => void
 }
 
 /** Context of an authenticated command: the caller's current stored record. */

@@ -209,19 +209,6 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     expect(await carol.error({ cmd: 'slash_call', channel: 'general', command: 'hello', args: { who: 'x' } })).toMatchObject({ val: 'Unknown slash command: /hello' })
   }, STARTS)
 
-  test.concurrent('server_update on A changes B\'s details too, announced once', async () => {
-    await using cluster = await startSharedCluster()
-    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
-    const owner = await a.login(OWNER)
-    const bob = await b.login('bob')
-    await owner.request({ cmd: 'server_update', name: 'Renamed', listener: 'u' }, 'server_update')
-    expect((await bob.next('server_update')).name).toBe('Renamed')
-    await until('node B applied the update', async () => (await bob.request({ cmd: 'server_info' })).name === 'Renamed')
-    expect((await (await b.connect()).handshake).val.server.name).toBe('Renamed')
-    await settled(owner, [bob])
-    expect(count(bob, 'server_update')).toBe(0)
-  }, STARTS)
-
   test.concurrent('a ban on A closes the user\'s socket on B, and B refuses their next login', async () => {
     await using cluster = await startSharedCluster()
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
