@@ -116,11 +116,11 @@ export function createApp(options: AppOptions): App {
   const hub = new Hub(bus, store, cluster?.roster)
   const presence = new Presence(hub, bus, log, cluster?.roster)
   // Calls end when the joining connection closes (first of the README §2.7 announcements) or loses the channel.
-  const voice = new VoiceRooms(bus)
+  const voice = new VoiceRooms(bus, cluster?.voice)
   presence.onLeave((session) => voice.closed(session))
   hub.onAccess((session, visible) => voice.accessChanged(session, visible))
   // Slash commands registered by a connection go when it closes (protocol README §2.7).
-  const slash = new SlashRegistry(BUILTIN_SLASH_COMMANDS)
+  const slash = new SlashRegistry(BUILTIN_SLASH_COMMANDS, cluster?.slash)
   presence.onLeave((session) => {
     for (const packet of changePackets(slash.connectionClosed(session))) bus.publish(topics.users, packet)
   })
@@ -253,7 +253,7 @@ export function createApp(options: AppOptions): App {
   plugins.emit('server_start', null, {})
   // A store that caches (the shared-database driver) drops what another node changed.
   const cachingStore = store as Store & { invalidate?(scope: string): void }
-  void cluster?.start({ hub, invalidate: (scope) => (scope === SERVER_SETTINGS_SCOPE ? void sharedSettings?.reload() : cachingStore.invalidate?.(scope)) }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
+  void cluster?.start({ hub, invalidate: (scope) => (scope === SERVER_SETTINGS_SCOPE ? void sharedSettings?.reload() : cachingStore.invalidate?.(scope)), voice, slash }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>

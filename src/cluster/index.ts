@@ -4,17 +4,25 @@ import { RedisBus } from '../bus/redis/bus.ts'
 import type { LocalBus } from '../bus/local.ts'
 import type { Logger } from '../log.ts'
 import { CloseCode, type Hub } from '../net/hub.ts'
+import { topics } from '../net/topics.ts'
+import { changePackets } from '../slash/registry.ts'
 import { RedisConnection } from './connection.ts'
 import { RedisAddressCounter, RedisRateLimiter } from './limits.ts'
 import { StreamPeers, type ControlEvent } from './peers.ts'
 import { RedisRoster } from './roster.ts'
 import type { ClusterSettings } from './settings.ts'
 import { StreamTailer, StreamWriter, type Entry } from './stream.ts'
+import { RedisSlash, type SlashMirror } from './slash.ts'
+import { RedisVoice, type VoiceMirror } from './voice.ts'
 
 export interface ClusterDeps {
   hub: Hub
   /** Drops cached store data of `scope` when another node changed it. */
   invalidate?(scope: string): void
+  /** The voice calls, which follow the other nodes' participants. */
+  voice?: VoiceMirror
+  /** The slash commands, which list and call the other nodes' connections' commands. */
+  slash?: SlashMirror
 }
 
 /**
@@ -24,6 +32,8 @@ export interface ClusterDeps {
 export class Cluster {
   readonly roster: RedisRoster
   readonly peers: StreamPeers
+  readonly voice: RedisVoice
+  readonly slash: RedisSlash
   private readonly writer: StreamWriter
   private tailer: StreamTailer | undefined
   private redisBus: RedisBus | undefined
@@ -40,6 +50,8 @@ export class Cluster {
     this.writer = new StreamWriter(redis, settings.stream, settings.nodeId, settings.streamMaxLength, log)
     this.peers = new StreamPeers(this.writer, (userId) => this.roster.firstSession(userId), log)
     this.roster = new RedisRoster(redis, settings, log, (userId, change) => this.peers.sessionsChanged(userId, change))
+    this.voice = new RedisVoice(redis, settings, this.writer, log)
+    this.slash = new RedisSlash(redis, settings, this.writer, log)
   }
 
   static async connect(settings: ClusterSettings, log: Logger): Promise<Cluster> {
@@ -83,9 +95,14 @@ export class Cluster {
       this.log,
     )
     this.tailer = tailer
+    const { voice, slash } = deps
+    if (voice) this.roster.onReaped((nodes) => voice.nodesGone(nodes))
+    if (slash) this.roster.onReaped((nodes) => this.slashNodesGone(slash, nodes))
     this.ready = (async () => {
       await tailer.start()
       await this.roster.start(deps.hub, this.redisBus!)
+      if (voice) await this.voice.load(voice)
+      if (slash) await this.slash.load(slash)
       this.log.info(`cluster node ${this.settings.nodeId} joined (stream ${this.settings.stream})`)
     })()
     return this.ready
@@ -130,6 +147,12 @@ export class Cluster {
         return event.u === 'all' ? hub.refreshAll() : hub.refreshUsers(event.u)
       case 'invalidate':
         return invalidate?.(event.s)
+      case 'voice':
+        return this.deps!.voice?.remoteChanged(event.n, event.u, event.v)
+      case 'slash':
+        return this.deps!.slash?.remoteChanged(this.slash.holder(event.n, event.s, event.u, event.name), event.d)
+      case 'slash_gone':
+        return void this.deps!.slash?.nodesGone(event.gone)
       case 'session':
         hub.applySessionChange(event.u, event.c)
         return this.roster.renamed(event.u, event.c)
@@ -141,6 +164,12 @@ export class Cluster {
         return
       }
     }
+  }
+
+  /** Announced once, by the reaping node; the others drop the commands when they read its event. */
+  private slashNodesGone(slash: SlashMirror, nodes: string[]) {
+    for (const packet of changePackets(slash.nodesGone(nodes))) this.redisBus!.publish(topics.users, packet)
+    this.slash.gone(nodes).catch((error) => this.log.warn(`redis: could not drop dead nodes' slash commands: ${(error as Error)?.message ?? error}`))
   }
 
   /** Broadcasts this node did not read are gone: its clients reconnect and load everything afresh. */

@@ -2,6 +2,8 @@ import type { Logger } from '../log.ts'
 import type { Packet } from '../protocol/errors.ts'
 import type { StreamWriter } from './stream.ts'
 import type { Peers, SessionChange } from './types.ts'
+import type { SlashEvent } from './slash.ts'
+import type { VoiceEvent } from './voice.ts'
 
 /** Control events on the stream, in order with the broadcasts around them. */
 export type ControlEvent =
@@ -12,6 +14,8 @@ export type ControlEvent =
   | { t: 'session'; u: string; c: SessionChange }
   /** For node `n` only: send `p` to its session `s` of user `u` (or to its first one if that closed). */
   | { t: 'first'; n: string; s: string; u: string; p: Packet }
+  | VoiceEvent
+  | SlashEvent
 
 export class StreamPeers implements Peers {
   constructor(

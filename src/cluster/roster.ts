@@ -39,7 +39,7 @@ return 0`)
  * script: whichever node runs it first removes a dead node's sessions, so its users are
  * announced gone once. Redis TIME is the clock, the same for every node.
  * KEYS: nodes zset, online set, stream. ARGV: node, timeout ms, key prefix, maxlen.
- * Returns {1 if this node was not listed (new, reaped, or Redis restarted), {"uid\\tusername"...} gone}.
+ * Returns {1 if this node was not listed (new, reaped, or Redis restarted), {"uid\\tusername"...} gone, {node...} reaped}.
  */
 const HEARTBEAT = new Script(`${XADD_EVENT}
 local t = redis.call('TIME')
@@ -63,7 +63,7 @@ for _, node in ipairs(dead) do
   redis.call('DEL', hash, ARGV[3] .. 'conns:' .. node)
   redis.call('ZREM', KEYS[1], node)
 end
-return {fresh, gone}`)
+return {fresh, gone, dead}`)
 
 /** KEYS: this node's address hash. ARGV: address, +1 or -1. */
 const COUNT_SOCKET = new Script(`
@@ -91,6 +91,7 @@ export class RedisRoster implements Roster {
   /** Presence writes in flight, awaited before a clean stop. */
   private readonly writes = new Set<Promise<unknown>>()
   private stopped = false
+  private readonly reapedListeners: Array<(nodes: string[]) => void> = []
 
   constructor(
     private readonly redis: RedisConnection,
@@ -121,6 +122,11 @@ export class RedisRoster implements Roster {
     } catch (error) {
       this.log.warn(`redis: this node's sessions are left to the reaper: ${(error as Error)?.message ?? error}`)
     }
+  }
+
+  /** Calls `listener` with the nodes this node's heartbeat reaped (only the reaping node hears of them). */
+  onReaped(listener: (nodes: string[]) => void) {
+    this.reapedListeners.push(listener)
   }
 
   has(userId: string) {
@@ -240,13 +246,14 @@ export class RedisRoster implements Roster {
   private async heartbeat() {
     const { nodeId, nodeTimeoutMs, prefix, streamMaxLength, stream } = this.settings
     try {
-      const [fresh, gone] = (await HEARTBEAT.run(this.redis, [this.key('nodes'), this.key('online'), stream], [nodeId, String(nodeTimeoutMs), prefix, String(streamMaxLength)])) as [number, string[]]
+      const [fresh, gone, reaped] = (await HEARTBEAT.run(this.redis, [this.key('nodes'), this.key('online'), stream], [nodeId, String(nodeTimeoutMs), prefix, String(streamMaxLength)])) as [number, string[], string[]]
       for (const who of gone) {
         const [id, username] = who.split('\t') as [string, string]
         this.online.delete(id)
         this.bus?.publish(topics.users, { cmd: 'user_disconnect', username })
       }
       if (gone.length > 0) this.log.info(`reaped ${gone.length} user(s) of nodes not seen for ${nodeTimeoutMs} ms`)
+      if (reaped.length > 0) for (const listener of this.reapedListeners) listener(reaped)
       if (fresh === 1 || this.dirty) await this.reassert()
     } catch (error) {
       this.dirty = true

@@ -111,7 +111,7 @@ export const slashCall = defineCommand({
       const answer = pluginAnswer(await executing(ctx, name, () => withTimeout(holder.run(invocation), ctx.config.plugins.handler_timeout_ms)))
       return postResult(ctx, located, name, {}, { user: BUILTIN_AUTHOR, content: answer.content, ...(answer.embeds ? { embeds: answer.embeds } : {}) })
     }
-    if (!ctx.hub.sockets.has(holder.session)) fail(`Command handler for /${name} is not currently connected`)
+    if (holder.kind === 'connection' && !ctx.hub.sockets.has(holder.session)) fail(`Command handler for /${name} is not currently connected`)
     const packet = {
       cmd: 'slash_call',
       val: { command: name, args, commander: holder.username },
@@ -120,6 +120,10 @@ export const slashCall = defineCommand({
       channel: located.target.channel,
     }
     // To the connection that registered it, and the same packet answers the caller (compat-notes bug 48).
+    if (holder.kind === 'remote') {
+      holder.send(packet)
+      return { reply: packet }
+    }
     return { reply: packet, toSession: [{ session: holder.session, packet }] }
   },
 })

@@ -25,8 +25,27 @@ export interface SlashInvocation {
   user: { id: string; username: string }
 }
 
+/** A connection on another node of the cluster; `send` delivers a packet to it there. */
+export interface RemoteHolder {
+  kind: 'remote'
+  node: string
+  session: string
+  userId: string
+  username: string
+  send(packet: Packet): void
+}
+
+/**
+ * Cluster mode: tells the other nodes what a connection of this node holds now (nothing once it
+ * closed), so every node lists and calls it (docs/cluster.md, Slash commands).
+ */
+export interface SlashSync {
+  changed(session: Session, user: { id: string; username: string }, definitions: SlashDefinition[]): void
+}
+
 export type Holder =
   | { kind: 'connection'; session: Session; userId: string; username: string }
+  | RemoteHolder
   /** `instance` tells a reloaded plugin's commands from those of the version it replaces. */
   | { kind: 'plugin'; plugin: string; instance: object; run: PluginRun }
 
@@ -57,8 +76,8 @@ export const REGISTRY_LIMITS = {
 
 export const tooManyCommands = (kind: Holder['kind']) => `Invalid command schema: at most ${REGISTRY_LIMITS.perHolder} commands per ${kind}`
 
-const ownerOf = (holder: Holder) => (holder.kind === 'connection' ? `user:${holder.userId}` : `plugin:${holder.plugin}`)
-const registeredBy = (holder: Holder) => (holder.kind === 'connection' ? holder.username : BUILTIN_AUTHOR)
+const ownerOf = (holder: Holder) => (holder.kind === 'plugin' ? `plugin:${holder.plugin}` : `user:${holder.userId}`)
+const registeredBy = (holder: Holder) => (holder.kind === 'plugin' ? BUILTIN_AUTHOR : holder.username)
 const bytesOf = (definition: SlashDefinition) => Buffer.byteLength(JSON.stringify(definition))
 const view = (entry: Registered): SlashCommandView => ({ ...entry.definition, registeredBy: registeredBy(entry.holder) })
 
@@ -67,7 +86,10 @@ export class SlashRegistry {
   /** By name, in registration order. */
   private readonly entries = new Map<string, Entry>()
 
-  constructor(builtins: readonly BuiltinSlash[]) {
+  constructor(
+    builtins: readonly BuiltinSlash[],
+    private readonly sync?: SlashSync,
+  ) {
     this.builtins = new Map(builtins.map((builtin) => [builtin.definition.name, builtin]))
   }
 
@@ -118,6 +140,9 @@ export class SlashRegistry {
     for (const { definition, holder } of registrations) {
       this.entries.set(definition.name, { definition, holder, owner, bytes: bytesOf(definition) })
     }
+    if (holder.kind === 'connection') {
+      this.sync?.changed(holder.session, { id: holder.userId, username: holder.username }, registrations.map((registration) => registration.definition))
+    }
     const names = new Set(registrations.map((registration) => registration.definition.name))
     return { added: registrations.map(view), removed: previous.filter((name) => !names.has(name)) }
   }
@@ -135,7 +160,26 @@ export class SlashRegistry {
 
   /** The connection closed: its commands go (protocol README §2.7). */
   connectionClosed(session: Session): SlashChange {
-    return this.withdraw(({ holder }) => holder.kind === 'connection' && holder.session === session)
+    const change = this.withdraw(({ holder }) => holder.kind === 'connection' && holder.session === session)
+    if (change.removed.length > 0 && session.user) this.sync?.changed(session, session.user, [])
+    return change
+  }
+
+  /**
+   * Another node's connection now holds exactly these (none: it closed). The other node
+   * announced the change; here it is only recorded.
+   */
+  remoteChanged(holder: RemoteHolder, definitions: readonly SlashDefinition[]) {
+    if (definitions.length > 0) {
+      this.replace(holder, definitions.map((definition) => ({ definition, holder })))
+      return
+    }
+    this.withdraw((entry) => entry.holder.kind === 'remote' && entry.holder.node === holder.node && entry.holder.session === holder.session)
+  }
+
+  /** Nodes found dead: their connections' commands go. */
+  nodesGone(nodes: readonly string[]): SlashChange {
+    return this.withdraw(({ holder }) => holder.kind === 'remote' && nodes.includes(holder.node))
   }
 }
 

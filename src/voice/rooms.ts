@@ -13,7 +13,27 @@ export interface Participant {
   username: string
   peerId: string
   muted: boolean
+  /** When they joined (ms): the order of the call's list, across nodes too. */
+  since: number
   session: Session
+}
+
+/** A participant as every node sees it: without the connection, which lives on one node only. */
+export type ParticipantView = Omit<Participant, 'session'>
+
+/** A participant whose connection is on another node of the cluster. */
+export interface RemoteParticipant extends ParticipantView {
+  node: string
+}
+
+/**
+ * Cluster mode: tells the other nodes of this node's participants (joined, muted, left) and keeps
+ * them where a node that starts later finds them (docs/cluster.md, Voice).
+ */
+export interface VoiceSync {
+  changed(userId: string, participant: ParticipantView | null): void
+  /** A dead node's participant left (told by the node that reaped it). */
+  gone(node: string, userId: string): void
 }
 
 /**
@@ -34,8 +54,13 @@ export class VoiceRooms implements VoiceState {
   private readonly byUser = new Map<string, Participant>()
   /** The voice channels each connection may view, as last told by the hub. */
   private readonly viewing = new WeakMap<Session, Set<string>>()
+  /** Participants on other nodes, by user ID (cluster mode only). */
+  private readonly remote = new Map<string, RemoteParticipant>()
 
-  constructor(private readonly bus: Bus) {}
+  constructor(
+    private readonly bus: Bus,
+    private readonly sync?: VoiceSync,
+  ) {}
 
   /** The call this connection is in, if it joined one. */
   of(session: Session): Participant | undefined {
@@ -43,8 +68,39 @@ export class VoiceRooms implements VoiceState {
     return participant?.session === session ? participant : undefined
   }
 
-  participants(channel: string): Participant[] {
-    return [...(this.rooms.get(channel)?.values() ?? [])]
+  /** In the order they joined (other nodes' participants by their node's clock). */
+  participants(channel: string): ParticipantView[] {
+    const local = [...(this.rooms.get(channel)?.values() ?? [])]
+    const remote = [...this.remote.values()].filter((participant) => participant.channel === channel)
+    return remote.length === 0 ? local : [...local, ...remote].sort((a, b) => a.since - b.since)
+  }
+
+  /**
+   * Another node's participant joined, changed or (null) left; its packets reach the viewers
+   * through the bus. Joining elsewhere ends the user's call here, silently when it is the same
+   * channel (the viewers just heard them join it).
+   */
+  remoteChanged(node: string, userId: string, participant: ParticipantView | null) {
+    if (!participant) {
+      if (this.remote.get(userId)?.node === node) this.remote.delete(userId)
+      return
+    }
+    const local = this.byUser.get(userId)
+    if (local) {
+      if (local.channel === participant.channel) this.remove(local)
+      else this.end(local)
+    }
+    this.remote.set(userId, { ...participant, node })
+  }
+
+  /** Nodes found dead (by this node's reaper, so once in the cluster): their participants leave, announced. */
+  nodesGone(nodes: string[]) {
+    for (const participant of [...this.remote.values()]) {
+      if (!nodes.includes(participant.node)) continue
+      for (const { topic, packet } of this.leftPackets(participant)) this.bus.publish(topic, packet)
+      this.remote.delete(participant.userId)
+      this.sync?.gone(participant.node, participant.userId)
+    }
   }
 
   summary(channel: string) {
@@ -61,7 +117,9 @@ export class VoiceRooms implements VoiceState {
   join(session: Session, user: { id: string; username: string }, channel: string, peerId: string) {
     const previous = this.byUser.get(user.id)
     if (previous) this.end(previous)
-    const participant: Participant = { channel, userId: user.id, username: user.username, peerId, muted: false, session }
+    // Its node ends that call when it hears of this join (remoteChanged).
+    this.remote.delete(user.id)
+    const participant: Participant = { channel, userId: user.id, username: user.username, peerId, muted: false, since: Date.now(), session }
     let room = this.rooms.get(channel)
     if (!room) this.rooms.set(channel, (room = new Map()))
     room.set(user.id, participant)
@@ -71,6 +129,7 @@ export class VoiceRooms implements VoiceState {
     }
     this.bus.unsubscribe(session, topics.voiceViewers(channel))
     this.bus.subscribe(session, topics.voiceParticipants(channel))
+    this.sync?.changed(user.id, viewOf(participant))
   }
 
   /** The left packet is addressed while the leaver is still in the call, so even the last one to leave is announced. */
@@ -82,6 +141,7 @@ export class VoiceRooms implements VoiceState {
 
   setMuted(participant: Participant, muted: boolean): Broadcast[] {
     participant.muted = muted
+    this.sync?.changed(participant.userId, viewOf(participant))
     const { channel } = participant
     return this.toVoiceViewers(channel, { cmd: 'voice_user_updated', channel, user: userView(participant) })
   }
@@ -109,7 +169,7 @@ export class VoiceRooms implements VoiceState {
     this.remove(participant)
   }
 
-  private leftPackets({ channel, username }: Participant): Broadcast[] {
+  private leftPackets({ channel, username }: ParticipantView): Broadcast[] {
     return this.toVoiceViewers(channel, { cmd: 'voice_user_left', channel, username })
   }
 
@@ -118,7 +178,10 @@ export class VoiceRooms implements VoiceState {
     const room = this.rooms.get(channel)
     room?.delete(userId)
     if (room?.size === 0) this.rooms.delete(channel)
-    if (this.byUser.get(userId) === participant) this.byUser.delete(userId)
+    if (this.byUser.get(userId) === participant) {
+      this.byUser.delete(userId)
+      this.sync?.changed(userId, null)
+    }
     this.bus.unsubscribe(session, topics.voiceParticipants(channel))
     if (this.viewing.get(session)?.has(channel)) this.bus.subscribe(session, topics.voiceViewers(channel))
   }
@@ -134,7 +197,9 @@ export class VoiceRooms implements VoiceState {
   }
 }
 
-export const userView = (p: Participant) => ({ id: p.userId, username: p.username, muted: p.muted, peer_id: p.peerId })
+const viewOf = ({ session: _, ...view }: Participant): ParticipantView => view
+
+export const userView = (p: ParticipantView) => ({ id: p.userId, username: p.username, muted: p.muted, peer_id: p.peerId })
 
 function withoutPeer({ peer_id: _, ...rest }: Record<string, unknown>) {
   return rest

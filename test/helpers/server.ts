@@ -8,6 +8,7 @@ import type { Logger } from '../../src/log.ts'
 import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
 import type { ChannelRecord } from '../../src/store/types.ts'
 import { TestClient, type Packet } from './client.ts'
+import { TEST_CLUSTER, clusterNodes } from './cluster-server.ts'
 import { serverStorage } from './stores.ts'
 import { startFakeRotur, type FakeRotur } from './rotur.ts'
 
@@ -69,10 +70,14 @@ export async function startServer(overrides: ConfigOverrides = {}, log?: Logger)
   const databasePath = join(dir, DATABASE_FILE)
   const clients = new Set<TestClient>()
   const storage = await serverStorage()
-  let app = createApp({ config, databasePath, port: 0, log, store: await storage.open() })
+  const cluster = TEST_CLUSTER ? await clusterNodes(config, dir, log) : undefined
+  const open = async () => (cluster ? cluster.start() : [createApp({ config, databasePath, port: 0, log, store: await storage.open() })])
+  let apps = await open()
+  let app = apps[0]!
+  let turn = 0
 
   const track = async () => {
-    const client = await TestClient.connect(server.url)
+    const client = await TestClient.connect(apps[turn++ % apps.length]!.url)
     clients.add(client)
     return client
   }
@@ -103,26 +108,28 @@ export async function startServer(overrides: ConfigOverrides = {}, log?: Logger)
     },
     async addChannel(channel) {
       await app.store.channels.insert(channel)
-      await app.hub.refreshAll()
+      for (const node of apps) await node.hub.refreshAll()
     },
     async setRoles(username, roles) {
       const user = await app.store.users.getByUsername(username)
       if (!user) throw new Error(`no user ${username}`)
       await app.store.users.update(user.id, { roles })
-      await app.hub.refreshUsers([user.id])
+      for (const node of apps) await node.hub.refreshUsers([user.id])
     },
     async restart() {
       await Promise.all([...clients].map((c) => c.close()))
       clients.clear()
-      await app.stop()
-      app = createApp({ config, databasePath, port: 0, log, store: await storage.open() })
+      for (const node of apps) await node.stop()
+      apps = await open()
+      app = apps[0]!
       server.app = app
     },
     async stop() {
       await Promise.all([...clients].map((c) => c.close()))
-      await app.stop()
+      for (const node of apps) await node.stop()
       await rotur.stop()
       await storage.drop()
+      await cluster?.drop()
       await rm(dir, { recursive: true, force: true })
     },
     [Symbol.asyncDispose]() {

@@ -35,7 +35,7 @@ async function postgresUnavailable(): Promise<string | undefined> {
   }
 }
 
-const postgresSkip = await postgresUnavailable()
+export const postgresSkip = await postgresUnavailable()
 // One line for the whole run, however many test files import this.
 if (postgresSkip) console.warn(postgresSkip)
 
