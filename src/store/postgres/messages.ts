@@ -1,5 +1,5 @@
-import { roleMention, userMention } from '../sqlite/messages.ts'
 import type { CommitObserver } from '../sqlite/group-commit.ts'
+import { extraOf, mentionKeys, nowSeconds, toRecord } from '../message-row.ts'
 import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type PingTargets, type Target } from '../types.ts'
 import type { Database, Queries } from './db.ts'
 import { GroupCommit } from './group-commit.ts'
@@ -20,8 +20,6 @@ export interface Row {
   reactions: string | null
 }
 
-/** Optional message keys kept together in one JSON column; absent keys stay absent on the wire. */
-const EXTRA_KEYS = ['ping', 'embeds', 'attachments', 'interaction', 'webhook'] as const
 
 /** emoji → user IDs in reaction order, emojis in the order they first appeared; NULL without reactions. */
 const REACTIONS = `(SELECT json_object_agg(e.emoji, e.users ORDER BY e.first)::text FROM (
@@ -38,10 +36,7 @@ const INDEX_CANDIDATES = 20_000
 /** Rows per statement when importing: arrays travel as one parameter each. */
 const IMPORT_CHUNK = 5_000
 
-const mentionKeys = (pings: PingTargets) => new Set([...pings.users.map(userMention), ...pings.roles.map(roleMention)])
 
-/** Microsecond-precision float seconds, the protocol's timestamp unit. */
-const nowSeconds = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1e6
 
 /** `query` as an ILIKE pattern matching it anywhere, its wildcards taken literally. */
 const containing = (query: string) => `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
@@ -345,25 +340,4 @@ async function addPings(tx: Queries, entries: Array<{ seq: string; channel: stri
   ])
 }
 
-function extraOf(record: MessageRecord): string | null {
-  const extra: Record<string, unknown> = {}
-  for (const key of EXTRA_KEYS) if (record[key] !== undefined) extra[key] = record[key]
-  return Object.keys(extra).length > 0 ? JSON.stringify(extra) : null
-}
 
-export function toRecord(row: Row): MessageRecord {
-  const record: MessageRecord = {
-    id: row.id,
-    channel: row.channel,
-    thread_id: row.thread === '' ? null : row.thread,
-    user: row.user,
-    content: row.content,
-    timestamp: row.timestamp,
-  }
-  if (row.reply_to_id !== null) record.reply_to = { id: row.reply_to_id, user: row.reply_to_user ?? '' }
-  if (row.extra !== null) Object.assign(record, JSON.parse(row.extra))
-  if (row.edited) record.edited = true
-  if (row.pinned) record.pinned = true
-  if (row.reactions !== null) record.reactions = JSON.parse(row.reactions)
-  return record
-}

@@ -1,7 +1,7 @@
-import { roleMention, userMention } from '../sqlite/messages.ts'
+import { roleMention, toRecord, userMention } from '../message-row.ts'
 import type { PingQuery, PingRepo } from '../types.ts'
 import type { Database } from './db.ts'
-import { COLUMNS, toRecord, type Row } from './messages.ts'
+import { COLUMNS, type Row } from './messages.ts'
 
 /** Reads the ping rows that message inserts, edits and deletions keep (see sqlite/pings.ts). */
 export class PostgresPings implements PingRepo {

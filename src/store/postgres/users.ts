@@ -1,6 +1,6 @@
 import type { UserRecord, UserRepo } from '../types.ts'
 import type { Database, Queries } from './db.ts'
-import { userMention } from '../sqlite/messages.ts'
+import { userMention } from '../message-row.ts'
 
 type Row = { id: string; username: string; data: string }
 type Patch = Partial<Omit<UserRecord, 'id'>>

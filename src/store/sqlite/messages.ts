@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import { attachmentIds } from '../../attachments/message.ts'
+import { extraOf, mentionKeys, nowSeconds, toRecord } from '../message-row.ts'
 import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type PingTargets, type Target } from '../types.ts'
 import { GroupCommit, type CommitObserver } from './group-commit.ts'
 
@@ -19,8 +20,6 @@ export interface Row {
   reactions: string | null
 }
 
-/** Optional message keys kept together in one JSON column; absent keys stay absent on the wire. */
-const EXTRA_KEYS = ['ping', 'embeds', 'attachments', 'interaction', 'webhook'] as const
 
 /** The columns a write sets, in the order of `values`, then the ordinal. */
 const WRITTEN = 'id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions, n'
@@ -42,13 +41,7 @@ const SHORT_QUERY_SCAN = 20_000
  */
 const INDEX_CANDIDATES = 20_000
 
-/** A ping row names whom it pings: `u:<user id>` or `r:<role name>`, so the two never collide. */
-export const userMention = (id: string) => `u:${id}`
-export const roleMention = (name: string) => `r:${name}`
-const mentionKeys = (pings: PingTargets) => new Set([...pings.users.map(userMention), ...pings.roles.map(roleMention)])
 
-/** Microsecond-precision float seconds, the protocol's timestamp unit. */
-const nowSeconds = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1e6
 
 interface Insert {
   record: MessageRecord
@@ -309,25 +302,4 @@ function values(record: MessageRecord) {
   ] as const
 }
 
-function extraOf(record: MessageRecord): string | null {
-  const extra: Record<string, unknown> = {}
-  for (const key of EXTRA_KEYS) if (record[key] !== undefined) extra[key] = record[key]
-  return Object.keys(extra).length > 0 ? JSON.stringify(extra) : null
-}
 
-export function toRecord(row: Row): MessageRecord {
-  const record: MessageRecord = {
-    id: row.id,
-    channel: row.channel,
-    thread_id: row.thread === '' ? null : row.thread,
-    user: row.user,
-    content: row.content,
-    timestamp: row.timestamp,
-  }
-  if (row.reply_to_id !== null) record.reply_to = { id: row.reply_to_id, user: row.reply_to_user ?? '' }
-  if (row.extra !== null) Object.assign(record, JSON.parse(row.extra))
-  if (row.edited) record.edited = true
-  if (row.pinned) record.pinned = true
-  if (row.reactions !== null) record.reactions = JSON.parse(row.reactions)
-  return record
-}

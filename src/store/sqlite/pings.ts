@@ -1,6 +1,7 @@
 import type { Database } from 'bun:sqlite'
 import type { PingQuery, PingRepo } from '../types.ts'
-import { COLUMNS, roleMention, toRecord, userMention, type Row } from './messages.ts'
+import { roleMention, toRecord, userMention } from '../message-row.ts'
+import { COLUMNS, type Row } from './messages.ts'
 
 /**
  * Reads the ping rows that message inserts, edits and deletions keep. A query touches only the

@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { UserRecord, UserRepo } from '../types.ts'
-import { userMention } from './messages.ts'
+import { userMention } from '../message-row.ts'
 
 type Row = { id: string; username: string; data: string }
 
