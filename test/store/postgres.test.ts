@@ -165,6 +165,24 @@ describe.skipIf(skip !== undefined)('postgres', () => {
       const again = await node(name)
       expect((await again.messages.newest(GENERAL))?.content).toBe('last')
     })
+    test('inserts requested while a batch commits wait for it, then commit together', async () => {
+      const name = await schema()
+      const commits: number[] = []
+      const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema: name, messagesCommitted: (_seconds, stored) => commits.push(stored) })
+      cleanups.push(() => store.close())
+      const turn = () => new Promise((resolve) => setImmediate(resolve))
+      const first = store.messages.insert({ ...GENERAL, user: 'u1', content: 'first' })
+      await turn()
+      // Each in a turn of its own, all while the first batch's round trips are under way.
+      const later: Promise<unknown>[] = []
+      for (let i = 0; i < 5; i++) {
+        later.push(store.messages.insert({ ...GENERAL, user: 'u1', content: `later ${i}` }))
+        await turn()
+      }
+      await Promise.all([first, ...later])
+      expect(commits).toEqual([1, 5])
+      expect((await store.messages.listLatest(GENERAL, 0, 10)).map((m) => m.content)).toEqual(['first', 'later 0', 'later 1', 'later 2', 'later 3', 'later 4'])
+    })
   })
 
   describe('connections', () => {

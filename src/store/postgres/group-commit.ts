@@ -16,11 +16,14 @@ export type BatchWriter<T, R> = (tx: Queries, items: T[]) => Promise<Array<R | E
 /**
  * Group commit, as the SQLite driver's: writes requested during one event-loop turn share one
  * transaction (and one multi-row INSERT), and each caller is answered only once it committed.
- * This node's batches commit one after the other, so their order is the order of the turns.
+ * This node's batches commit one after the other, so their order is the order of the turns; the
+ * writes requested while one commits wait for it and then go together, so under load a batch
+ * grows with the round trips a commit takes instead of each turn queueing one of its own.
  */
 export class GroupCommit<T, R> {
   private pending: Pending<T, R>[] = []
   private tail: Promise<void> = Promise.resolve()
+  private committing = false
 
   constructor(
     private readonly db: Database,
@@ -30,18 +33,30 @@ export class GroupCommit<T, R> {
 
   add(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
-      if (this.pending.push({ item, resolve, reject }) === 1) setImmediate(() => void this.flush())
+      if (this.pending.push({ item, resolve, reject }) === 1 && !this.committing) setImmediate(() => void this.flush())
     })
   }
 
   /** Starts committing what is waiting now; resolves once every batch of this node committed or failed. */
   flush(): Promise<void> {
-    const batch = this.pending
-    if (batch.length > 0) {
-      this.pending = []
-      this.tail = this.tail.then(() => this.commit(batch))
-    }
+    if (!this.committing && this.pending.length > 0) this.tail = this.drain()
     return this.tail
+  }
+
+  /** Commits batch after batch until nothing waits; what arrives meanwhile joins the next one. */
+  private async drain() {
+    this.committing = true
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending
+        this.pending = []
+        await this.commit(batch)
+      }
+    } finally {
+      this.committing = false
+      // A batch that threw leaves the writes behind it waiting: they get a commit of their own.
+      if (this.pending.length > 0) setImmediate(() => void this.flush())
+    }
   }
 
   private async commit(batch: Pending<T, R>[]) {
