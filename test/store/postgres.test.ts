@@ -165,6 +165,7 @@ describe.skipIf(skip !== undefined)('postgres', () => {
       const again = await node(name)
       expect((await again.messages.newest(GENERAL))?.content).toBe('last')
     })
+
     test('inserts requested while a batch commits wait for it, then commit together', async () => {
       const name = await schema()
       const commits: number[] = []
