@@ -1,51 +1,35 @@
-import { TargetGoneError, type PollOption, type PollRecord, type PollRepo, type PollTally, type PollVote, type VoteOutcome } from '../types.ts'
+import { inOptionOrder, POLL_COLUMNS, pollFromRow, type PollRow } from '../poll-row.ts'
+import { TargetGoneError, type PollRecord, type PollRepo, type PollTally, type PollVote, type VoteOutcome } from '../types.ts'
 import type { Database } from './db.ts'
-
-interface Row {
-  id: string
-  message_id: string
-  channel: string
-  thread: string
-  question: string
-  options: string
-  allow_multiselect: boolean
-  expires_at: number | null
-  created_by: string
-  created_at: number
-  ended: boolean
-  ended_at: number | null
-}
-
-const COLUMNS = 'id, message_id, channel, thread, question, options, allow_multiselect, expires_at, created_by, created_at, ended, ended_at'
 
 export class PostgresPolls implements PollRepo {
   constructor(private readonly db: Database) {}
 
   async get(id: string) {
-    const row = await this.db.one<Row>(`SELECT ${COLUMNS} FROM polls WHERE id = $1`, [id])
-    return row && toRecord(row)
+    const row = await this.db.one<PollRow>(`SELECT ${POLL_COLUMNS} FROM polls WHERE id = $1`, [id])
+    return row && pollFromRow(row)
   }
 
   async getByMessage(messageId: string) {
-    const row = await this.db.one<Row>(`SELECT ${COLUMNS} FROM polls WHERE message_id = $1`, [messageId])
-    return row && toRecord(row)
+    const row = await this.db.one<PollRow>(`SELECT ${POLL_COLUMNS} FROM polls WHERE message_id = $1`, [messageId])
+    return row && pollFromRow(row)
   }
 
   /** The poll takes the message's place as it is at this moment, or is not stored at all. */
   async insert(poll: Omit<PollRecord, 'ended' | 'ended_at'>) {
-    const row = await this.db.one<Row>(
+    const row = await this.db.one<PollRow>(
       `INSERT INTO polls (id, message_id, channel, thread, question, options, allow_multiselect, expires_at, created_by, created_at)
-       SELECT $1, id, channel, thread, $2, $3, $4, $5, $6, $7 FROM messages WHERE id = $8 RETURNING ${COLUMNS}`,
+       SELECT $1, id, channel, thread, $2, $3, $4, $5, $6, $7 FROM messages WHERE id = $8 RETURNING ${POLL_COLUMNS}`,
       [poll.id, poll.question, JSON.stringify(poll.options), poll.allow_multiselect, poll.expires_at, poll.created_by, poll.created_at, poll.message_id],
     )
     if (!row) throw new TargetGoneError({ channel: poll.channel, thread_id: poll.thread_id })
-    return toRecord(row)
+    return pollFromRow(row)
   }
 
   /** The poll's row stays locked from the checks to the votes, so an ending cannot slip in between. */
   async vote(pollId: string, userId: string, optionIds: string[], now: number): Promise<VoteOutcome> {
     return this.db.transaction(async (tx): Promise<VoteOutcome> => {
-      const row = await tx.one<Row>(`SELECT ${COLUMNS} FROM polls WHERE id = $1 FOR UPDATE`, [pollId])
+      const row = await tx.one<PollRow>(`SELECT ${POLL_COLUMNS} FROM polls WHERE id = $1 FOR UPDATE`, [pollId])
       if (!row) return { status: 'missing' }
       if (row.ended) return { status: 'ended' }
       if (row.expires_at !== null && now > row.expires_at) return { status: 'expired' }
@@ -58,7 +42,7 @@ export class PostgresPolls implements PollRepo {
           [pollId, userId, now, chosen],
         )
       }
-      return { status: 'voted', option_ids: inOptionOrder(toRecord(row).options, new Set(chosen)) }
+      return { status: 'voted', option_ids: inOptionOrder(pollFromRow(row).options, new Set(chosen)) }
     })
   }
 
@@ -70,8 +54,8 @@ export class PostgresPolls implements PollRepo {
   }
 
   async end(pollId: string, at: number) {
-    const row = await this.db.one<Row>(`UPDATE polls SET ended = true, ended_at = $1 WHERE id = $2 AND NOT ended RETURNING ${COLUMNS}`, [at, pollId])
-    return row && toRecord(row)
+    const row = await this.db.one<PollRow>(`UPDATE polls SET ended = true, ended_at = $1 WHERE id = $2 AND NOT ended RETURNING ${POLL_COLUMNS}`, [at, pollId])
+    return row && pollFromRow(row)
   }
 
   async results(pollId: string, withVoters: boolean): Promise<PollTally> {
@@ -87,11 +71,11 @@ export class PostgresPolls implements PollRepo {
   }
 
   async listDue(now: number, limit: number) {
-    const rows = await this.db.all<Row>(
-      `SELECT ${COLUMNS} FROM polls WHERE NOT ended AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+    const rows = await this.db.all<PollRow>(
+      `SELECT ${POLL_COLUMNS} FROM polls WHERE NOT ended AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
       [now, limit],
     )
-    return rows.map(toRecord)
+    return rows.map(pollFromRow)
   }
 
   async nextExpiry() {
@@ -117,26 +101,5 @@ export class PostgresPolls implements PollRepo {
       }
       return added
     })
-  }
-}
-
-function inOptionOrder(options: PollOption[], chosen: Set<string>): string[] {
-  return options.map((o) => o.id).filter((id) => chosen.has(id))
-}
-
-function toRecord(row: Row): PollRecord {
-  return {
-    id: row.id,
-    message_id: row.message_id,
-    channel: row.channel,
-    thread_id: row.thread === '' ? null : row.thread,
-    question: row.question,
-    options: JSON.parse(row.options),
-    allow_multiselect: row.allow_multiselect,
-    expires_at: row.expires_at,
-    created_by: row.created_by,
-    created_at: row.created_at,
-    ended: row.ended,
-    ended_at: row.ended_at,
   }
 }

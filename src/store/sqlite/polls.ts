@@ -1,28 +1,12 @@
 import type { Database } from 'bun:sqlite'
-import { TargetGoneError, type PollOption, type PollRecord, type PollRepo, type PollTally, type PollVote, type VoteOutcome } from '../types.ts'
-
-interface Row {
-  id: string
-  message_id: string
-  channel: string
-  thread: string
-  question: string
-  options: string
-  allow_multiselect: number
-  expires_at: number | null
-  created_by: string
-  created_at: number
-  ended: number
-  ended_at: number | null
-}
-
-const COLUMNS = 'id, message_id, channel, thread, question, options, allow_multiselect, expires_at, created_by, created_at, ended, ended_at'
+import { inOptionOrder, POLL_COLUMNS, pollFromRow, type PollRow } from '../poll-row.ts'
+import { TargetGoneError, type PollRecord, type PollRepo, type PollTally, type PollVote, type VoteOutcome } from '../types.ts'
 
 export class SqlitePolls implements PollRepo {
   private readonly q
 
   constructor(private readonly db: Database) {
-    const polls = (where: string) => db.query<Row, (string | number)[]>(`SELECT ${COLUMNS} FROM polls WHERE ${where}`)
+    const polls = (where: string) => db.query<PollRow, (string | number)[]>(`SELECT ${POLL_COLUMNS} FROM polls WHERE ${where}`)
     this.q = {
       get: polls('id = ?'),
       getByMessage: polls('message_id = ?'),
@@ -46,12 +30,12 @@ export class SqlitePolls implements PollRepo {
 
   async get(id: string) {
     const row = this.q.get.get(id)
-    return row ? toRecord(row) : undefined
+    return row ? pollFromRow(row) : undefined
   }
 
   async getByMessage(messageId: string) {
     const row = this.q.getByMessage.get(messageId)
-    return row ? toRecord(row) : undefined
+    return row ? pollFromRow(row) : undefined
   }
 
   async insert(poll: Omit<PollRecord, 'ended' | 'ended_at'>) {
@@ -66,7 +50,7 @@ export class SqlitePolls implements PollRepo {
       poll.message_id,
     )
     if (changes === 0) throw new TargetGoneError({ channel: poll.channel, thread_id: poll.thread_id })
-    return toRecord(this.q.get.get(poll.id)!)
+    return pollFromRow(this.q.get.get(poll.id)!)
   }
 
   async vote(pollId: string, userId: string, optionIds: string[], now: number): Promise<VoteOutcome> {
@@ -80,19 +64,19 @@ export class SqlitePolls implements PollRepo {
         if (!chosen.has(option_id)) this.q.removeVote.run(pollId, userId, option_id)
       }
       for (const optionId of chosen) this.q.addVote.run(pollId, optionId, userId, now)
-      return { status: 'voted', option_ids: inOptionOrder(toRecord(row).options, chosen) }
+      return { status: 'voted', option_ids: inOptionOrder(pollFromRow(row).options, chosen) }
     })()
   }
 
   async votesOf(pollId: string, userId: string) {
     const row = this.q.get.get(pollId)
     if (!row) return []
-    return inOptionOrder(toRecord(row).options, new Set(this.q.mine.all(pollId, userId).map((v) => v.option_id)))
+    return inOptionOrder(pollFromRow(row).options, new Set(this.q.mine.all(pollId, userId).map((v) => v.option_id)))
   }
 
   async end(pollId: string, at: number) {
     if (this.q.end.run(at, pollId).changes === 0) return undefined
-    return toRecord(this.q.get.get(pollId)!)
+    return pollFromRow(this.q.get.get(pollId)!)
   }
 
   async results(pollId: string, withVoters: boolean): Promise<PollTally> {
@@ -104,7 +88,7 @@ export class SqlitePolls implements PollRepo {
   }
 
   async listDue(now: number, limit: number) {
-    return this.q.due.all(now, limit).map(toRecord)
+    return this.q.due.all(now, limit).map(pollFromRow)
   }
 
   async nextExpiry() {
@@ -131,26 +115,5 @@ export class SqlitePolls implements PollRepo {
       for (const v of votes) added.votes += vote.run(v.poll_id, v.option_id, v.user_id, v.voted_at, v.poll_id).changes
       return added
     })()
-  }
-}
-
-function inOptionOrder(options: PollOption[], chosen: Set<string>): string[] {
-  return options.map((o) => o.id).filter((id) => chosen.has(id))
-}
-
-function toRecord(row: Row): PollRecord {
-  return {
-    id: row.id,
-    message_id: row.message_id,
-    channel: row.channel,
-    thread_id: row.thread === '' ? null : row.thread,
-    question: row.question,
-    options: JSON.parse(row.options),
-    allow_multiselect: row.allow_multiselect === 1,
-    expires_at: row.expires_at,
-    created_by: row.created_by,
-    created_at: row.created_at,
-    ended: row.ended === 1,
-    ended_at: row.ended_at,
   }
 }
