@@ -1,30 +1,6 @@
 import type { Database } from 'bun:sqlite'
+import { ATTACHMENT_COLUMNS, attachmentFromRow, type AttachmentRow } from '../attachment-row.ts'
 import type { AttachmentRecord, AttachmentRenewal, AttachmentRepo } from '../types.ts'
-
-interface Row {
-  id: string
-  filename: string
-  original_name: string
-  mime_type: string
-  size: number
-  hash: string
-  uploader_id: string
-  uploader_name: string
-  channel: string
-  created_at: number
-  expires_at: number
-  permanent: number
-  referenced: number
-  width: number | null
-  height: number | null
-}
-
-const COLUMNS = 'id, filename, original_name, mime_type, size, hash, uploader_id, uploader_name, channel, created_at, expires_at, permanent, referenced, width, height'
-
-function record(row: Row): AttachmentRecord {
-  const { permanent, referenced, width, height, ...rest } = row
-  return { ...rest, permanent: permanent === 1, referenced: referenced === 1, ...(width !== null && height !== null ? { width, height } : {}) }
-}
 
 /** SQLite's default limit on bound parameters is far above this; lists are cut into chunks of it. */
 const CHUNK = 500
@@ -41,46 +17,46 @@ export class SqliteAttachments implements AttachmentRepo {
   private readonly q
 
   constructor(private readonly db: Database) {
-    const sql = <P extends (string | number)[]>(text: string) => db.query<Row, P>(text)
+    const sql = <P extends (string | number)[]>(text: string) => db.query<AttachmentRow, P>(text)
     this.q = {
-      get: sql<[string]>(`SELECT ${COLUMNS} FROM attachments WHERE id = ?`),
-      byHash: sql<[string, string, number]>(`SELECT ${COLUMNS} FROM attachments WHERE uploader_id = ? AND hash = ? AND expires_at > ? ORDER BY seq DESC LIMIT 1`),
-      insert: db.prepare(`INSERT INTO attachments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      renew: sql<[number, number, string, string]>(`UPDATE attachments SET expires_at = ?, permanent = ?, original_name = ? WHERE id = ? RETURNING ${COLUMNS}`),
+      get: sql<[string]>(`SELECT ${ATTACHMENT_COLUMNS} FROM attachments WHERE id = ?`),
+      byHash: sql<[string, string, number]>(`SELECT ${ATTACHMENT_COLUMNS} FROM attachments WHERE uploader_id = ? AND hash = ? AND expires_at > ? ORDER BY seq DESC LIMIT 1`),
+      insert: db.prepare(`INSERT INTO attachments (${ATTACHMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      renew: sql<[number, number, string, string]>(`UPDATE attachments SET expires_at = ?, permanent = ?, original_name = ? WHERE id = ? RETURNING ${ATTACHMENT_COLUMNS}`),
       markReferenced: db.prepare('UPDATE attachments SET referenced = 1 WHERE id = ?'),
       // Only between rows that exist: an import may name attachments or messages this server lacks.
       ref: db.prepare(
         'INSERT OR IGNORE INTO attachment_refs (attachment_id, message_id) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM attachments WHERE id = ?1) AND EXISTS (SELECT 1 FROM messages WHERE id = ?2)',
       ),
-      delete: sql<[string]>(`DELETE FROM attachments WHERE id = ? RETURNING ${COLUMNS}`),
+      delete: sql<[string]>(`DELETE FROM attachments WHERE id = ? RETURNING ${ATTACHMENT_COLUMNS}`),
       usage: db.query<{ count: number; bytes: number | null }, [string, number]>(
         'SELECT COUNT(*) AS count, SUM(size) AS bytes FROM attachments WHERE uploader_id = ? AND expires_at > ?',
       ),
-      oldest: sql<[string, number, number]>(`SELECT ${COLUMNS} FROM attachments WHERE uploader_id = ? AND expires_at > ? ORDER BY created_at, seq LIMIT ?`),
-      expired: sql<[number, number]>(`SELECT ${COLUMNS} FROM attachments WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`),
-      unreferenced: sql<[number, number]>(`SELECT ${COLUMNS} FROM attachments WHERE referenced = 0 AND created_at < ? ORDER BY created_at LIMIT ?`),
+      oldest: sql<[string, number, number]>(`SELECT ${ATTACHMENT_COLUMNS} FROM attachments WHERE uploader_id = ? AND expires_at > ? ORDER BY created_at, seq LIMIT ?`),
+      expired: sql<[number, number]>(`SELECT ${ATTACHMENT_COLUMNS} FROM attachments WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`),
+      unreferenced: sql<[number, number]>(`SELECT ${ATTACHMENT_COLUMNS} FROM attachments WHERE referenced = 0 AND created_at < ? ORDER BY created_at LIMIT ?`),
       orphaned: sql<[number]>(
-        `SELECT ${COLUMNS} FROM attachments AS a WHERE referenced = 1 AND NOT EXISTS (SELECT 1 FROM attachment_refs AS r WHERE r.attachment_id = a.id) LIMIT ?`,
+        `SELECT ${ATTACHMENT_COLUMNS} FROM attachments AS a WHERE referenced = 1 AND NOT EXISTS (SELECT 1 FROM attachment_refs AS r WHERE r.attachment_id = a.id) LIMIT ?`,
       ),
     }
   }
 
   async get(id: string) {
     const row = this.q.get.get(id)
-    return row ? record(row) : undefined
+    return row ? attachmentFromRow(row) : undefined
   }
 
   async getMany(ids: string[]) {
     const out: AttachmentRecord[] = []
     for (const part of chunks([...new Set(ids)])) {
-      out.push(...this.db.query<Row, string[]>(`SELECT ${COLUMNS} FROM attachments WHERE id IN (${placeholders(part.length)})`).all(...part).map(record))
+      out.push(...this.db.query<AttachmentRow, string[]>(`SELECT ${ATTACHMENT_COLUMNS} FROM attachments WHERE id IN (${placeholders(part.length)})`).all(...part).map(attachmentFromRow))
     }
     return out
   }
 
   async findByHash(uploaderId: string, hash: string, now: number) {
     const row = this.q.byHash.get(uploaderId, hash, now)
-    return row ? record(row) : undefined
+    return row ? attachmentFromRow(row) : undefined
   }
 
   async insert(a: AttachmentRecord) {
@@ -92,7 +68,7 @@ export class SqliteAttachments implements AttachmentRepo {
 
   async renew(id: string, renewal: AttachmentRenewal) {
     const row = this.q.renew.get(renewal.expires_at, renewal.permanent ? 1 : 0, renewal.original_name, id)
-    return row ? record(row) : undefined
+    return row ? attachmentFromRow(row) : undefined
   }
 
   async reference(ids: string[], messageId: string) {
@@ -106,7 +82,7 @@ export class SqliteAttachments implements AttachmentRepo {
 
   async delete(id: string) {
     const row = this.q.delete.get(id)
-    return row ? record(row) : undefined
+    return row ? attachmentFromRow(row) : undefined
   }
 
   async usage(uploaderId: string, now: number) {
@@ -115,14 +91,14 @@ export class SqliteAttachments implements AttachmentRepo {
   }
 
   async oldest(uploaderId: string, now: number, limit: number) {
-    return this.q.oldest.all(uploaderId, now, limit).map(record)
+    return this.q.oldest.all(uploaderId, now, limit).map(attachmentFromRow)
   }
 
   async listDoomed(now: number, unreferencedBefore: number, limit: number) {
     const found = new Map<string, AttachmentRecord>()
     for (const row of [...this.q.expired.all(now, limit), ...this.q.unreferenced.all(unreferencedBefore, limit), ...this.q.orphaned.all(limit)]) {
       if (found.size >= limit) break
-      found.set(row.id, record(row))
+      found.set(row.id, attachmentFromRow(row))
     }
     return [...found.values()]
   }
@@ -131,12 +107,12 @@ export class SqliteAttachments implements AttachmentRepo {
     const out: AttachmentRecord[] = []
     for (const part of chunks([...new Set(ids)])) {
       const rows = this.db
-        .query<Row, string[]>(
-          `SELECT ${COLUMNS} FROM attachments AS a WHERE id IN (${placeholders(part.length)}) AND referenced = 1
+        .query<AttachmentRow, string[]>(
+          `SELECT ${ATTACHMENT_COLUMNS} FROM attachments AS a WHERE id IN (${placeholders(part.length)}) AND referenced = 1
            AND NOT EXISTS (SELECT 1 FROM attachment_refs AS r WHERE r.attachment_id = a.id)`,
         )
         .all(...part)
-      out.push(...rows.map(record))
+      out.push(...rows.map(attachmentFromRow))
     }
     return out
   }
