@@ -342,6 +342,30 @@ for (const driver of storeDrivers) {
       )
     })
 
+    describe('attachments', () => {
+      test(
+        'a stored message marks the uploads it lists as used and keeps them until its deletion; a refused one marks nothing',
+        withStore(async ({ attachments, channels, messages }) => {
+          const upload = (id: string) => ({
+            id, filename: `${id}.png`, original_name: 'a.png', mime_type: 'image/png', size: 1, hash: id, uploader_id: 'u1', uploader_name: 'alice',
+            channel: 'general', created_at: 100, expires_at: 10_000, permanent: false, referenced: false,
+          })
+          for (const id of ['listed', 'unlisted', 'refused']) await attachments.insert(upload(id))
+          const view = (id: string) => ({ id, name: 'a.png', mime_type: 'image/png', size: 1, url: `/attachments/${id}` })
+          const posted = await messages.insert({ ...message(GENERAL, 'with file'), attachments: [view('listed'), view('unknown')] })
+          await channels.delete(OTHER.channel)
+          await expect(messages.insert({ ...message(OTHER, 'gone'), attachments: [view('refused')] })).rejects.toBeInstanceOf(TargetGoneError)
+          expect((await attachments.get('listed'))?.referenced).toBe(true)
+          expect((await attachments.get('refused'))?.referenced).toBe(false)
+          // An hour after upload: only the uploads no stored message lists are due.
+          expect((await attachments.listDoomed(200, 150, 10)).map((a) => a.id).sort()).toEqual(['refused', 'unlisted'])
+          expect(await attachments.listOrphaned(['listed'])).toEqual([])
+          expect(await messages.delete(GENERAL, posted.id)).toBe(true)
+          expect((await attachments.listOrphaned(['listed'])).map((a) => a.id)).toEqual(['listed'])
+        }),
+      )
+    })
+
     describe('threads', () => {
       test(
         'deleting a thread takes its messages along, those still waiting for their group commit too; later inserts are refused',

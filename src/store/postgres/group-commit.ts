@@ -1,5 +1,4 @@
 import type { CommitObserver } from '../sqlite/group-commit.ts'
-import type { Database, Queries } from './db.ts'
 
 interface Pending<T, R> {
   item: T
@@ -8,14 +7,14 @@ interface Pending<T, R> {
 }
 
 /**
- * Writes one batch inside the given transaction; per item, its result or the error that refused
- * it alone (the others still commit).
+ * Writes one batch atomically; per item, its result or the error that refused it alone (the
+ * others still commit).
  */
-export type BatchWriter<T, R> = (tx: Queries, items: T[]) => Promise<Array<R | Error>>
+export type BatchWriter<T, R> = (items: T[]) => Promise<Array<R | Error>>
 
 /**
  * Group commit, as the SQLite driver's: writes requested during one event-loop turn share one
- * transaction (and one multi-row INSERT), and each caller is answered only once it committed.
+ * atomic write (for messages, one statement), and each caller is answered only once it committed.
  * This node's batches commit one after the other, so their order is the order of the turns; the
  * writes requested while one commits wait for it and then go together, so under load a batch
  * grows with the round trips a commit takes instead of each turn queueing one of its own.
@@ -26,7 +25,6 @@ export class GroupCommit<T, R> {
   private committing = false
 
   constructor(
-    private readonly db: Database,
     private readonly write: BatchWriter<T, R>,
     private readonly committed?: CommitObserver,
   ) {}
@@ -63,13 +61,13 @@ export class GroupCommit<T, R> {
     const started = performance.now()
     let results: Array<R | Error>
     try {
-      results = await this.db.transaction((tx) => this.write(tx, batch.map((p) => p.item)))
+      results = await this.write(batch.map((p) => p.item))
     } catch {
       // One bad row must not fail its neighbours: retry each on its own, still all or nothing.
       results = []
       for (const { item } of batch) {
         try {
-          results.push((await this.db.transaction((tx) => this.write(tx, [item])))[0]!)
+          results.push((await this.write([item]))[0]!)
         } catch (error) {
           results.push(error instanceof Error ? error : new Error(String(error)))
         }

@@ -1,3 +1,4 @@
+import { attachmentIds } from '../../attachments/message.ts'
 import type { CommitObserver } from '../sqlite/group-commit.ts'
 import { extraOf, mentionKeys, nowSeconds, toRecord } from '../message-row.ts'
 import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type PingTargets, type Target } from '../types.ts'
@@ -49,6 +50,66 @@ interface Insert {
 const targetKey = (channel: string, thread: string) => `${channel}\u0000${thread}`
 
 /**
+ * Stores new messages in the given order, in one statement: only those whose channel (and
+ * thread) still exists, locked in a fixed order so two nodes never deadlock; each takes the next
+ * ordinals of its target from one counter upsert per target; their pings go in with them.
+ * The uploads they list are marked used and referenced by them (in the same statement, so no crash
+ * leaves a listed upload looking unused to the cleanup). Returns the IDs stored.
+ * $1–$11: the messages' columns; $12, $13: (message ID, mention) pairs; $14, $15: (message ID,
+ * attachment ID) pairs.
+ */
+const INSERT_BATCH = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::text[], $8::text[], $9::bool[], $10::bool[], $11::text[])
+    WITH ORDINALITY AS u(id, channel, thread, author, content, ts, reply_id, reply_user, pinned, edited, extra, ord)
+),
+live_channels AS (
+  SELECT name FROM channels WHERE name IN (SELECT channel FROM input) ORDER BY name FOR SHARE
+),
+live_threads AS (
+  SELECT id, channel FROM threads WHERE id IN (SELECT thread FROM input WHERE thread <> '') ORDER BY id FOR SHARE
+),
+accepted AS (
+  SELECT i.*, row_number() OVER (PARTITION BY i.channel, i.thread ORDER BY i.ord) AS k
+  FROM input AS i
+  WHERE i.channel IN (SELECT name FROM live_channels)
+    AND (i.thread = '' OR (i.thread, i.channel) IN (SELECT id, channel FROM live_threads))
+),
+counts AS (
+  SELECT channel, thread, COUNT(*) AS added FROM accepted GROUP BY channel, thread
+),
+bumped AS (
+  INSERT INTO target_stats (channel, thread, next_n, live)
+  SELECT channel, thread, added + 1, added FROM counts ORDER BY channel, thread
+  ON CONFLICT (channel, thread) DO UPDATE SET next_n = target_stats.next_n + excluded.live, live = target_stats.live + excluded.live
+  RETURNING channel, thread, next_n
+),
+stored AS (
+  INSERT INTO messages (id, channel, thread, "user", content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, n)
+  SELECT a.id, a.channel, a.thread, a.author, a.content, a.ts, a.reply_id, a.reply_user, a.pinned, a.edited, a.extra, b.next_n - c.added + a.k - 1
+  FROM accepted AS a JOIN counts AS c USING (channel, thread) JOIN bumped AS b USING (channel, thread)
+  ORDER BY a.ord
+  RETURNING seq, id, channel, thread
+),
+pinged AS (
+  INSERT INTO pings (mention, seq, channel, thread)
+  SELECT p.mention, s.seq, s.channel, s.thread FROM unnest($12::text[], $13::text[]) AS p(message_id, mention) JOIN stored AS s ON s.id = p.message_id
+  ON CONFLICT DO NOTHING
+),
+listed AS (
+  SELECT l.attachment_id, s.id AS message_id FROM unnest($14::text[], $15::text[]) AS l(message_id, attachment_id) JOIN stored AS s ON s.id = l.message_id
+),
+used AS (
+  UPDATE attachments SET referenced = true WHERE id IN (SELECT attachment_id FROM listed) RETURNING id
+),
+referenced AS (
+  INSERT INTO attachment_refs (attachment_id, message_id)
+  SELECT l.attachment_id, l.message_id FROM listed AS l JOIN used AS u ON u.id = l.attachment_id
+  ON CONFLICT DO NOTHING
+)
+SELECT id FROM stored`
+
+/**
  * Messages with the SQLite driver's ordinals (`n` per target, target_stats, message_deletions,
  * pings; see sqlite/migrations/006-unreads.ts). New messages are stored by a group commit; a
  * batch holds share locks on its channels and threads, so no rename or delete passes it.
@@ -60,7 +121,7 @@ export class PostgresMessages implements MessageRepo {
     private readonly db: Database,
     committed?: CommitObserver,
   ) {
-    this.inserts = new GroupCommit<Insert, MessageRecord>(db, (tx, items) => this.insertBatch(tx, items), committed)
+    this.inserts = new GroupCommit<Insert, MessageRecord>((items) => this.insertBatch(items), committed)
   }
 
   async insert(message: NewMessage, pings?: PingTargets): Promise<MessageRecord> {
@@ -218,30 +279,40 @@ export class PostgresMessages implements MessageRepo {
         const chunk = messages.slice(i, i + IMPORT_CHUNK)
         const stored = new Set((await tx.all<{ id: string }>('SELECT id FROM messages WHERE id = ANY($1::text[])', [chunk.map((m) => m.id)])).map((r) => r.id))
         const fresh = chunk.filter((m) => !stored.has(m.id) && (stored.add(m.id), true))
-        added += (await storeRows(tx, fresh.map((record) => ({ record })))).size
+        added += (await storeRows(tx, fresh)).size
       }
       return added
     })
   }
 
-  /** A group commit's batch: refuses, alone, each insert whose channel or thread is gone. */
-  private async insertBatch(tx: Queries, items: Insert[]): Promise<Array<MessageRecord | Error>> {
-    const channels = [...new Set(items.map((i) => i.record.channel))].sort()
-    const threads = [...new Set(items.flatMap((i) => (i.record.thread_id ? [i.record.thread_id] : [])))].sort()
-    const liveChannels = new Set(
-      (await tx.all<{ name: string }>('SELECT name FROM channels WHERE name = ANY($1::text[]) ORDER BY name FOR SHARE', [channels])).map((r) => r.name),
-    )
-    const liveThreads = new Map(
-      threads.length === 0
-        ? []
-        : (await tx.all<{ id: string; channel: string }>('SELECT id, channel FROM threads WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE', [threads])).map(
-            (r) => [r.id, r.channel] as const,
-          ),
-    )
-    const exists = ({ channel, thread_id }: MessageRecord) => liveChannels.has(channel) && (!thread_id || liveThreads.get(thread_id) === channel)
-    const accepted = items.filter((i) => exists(i.record))
-    const stored = await storeRows(tx, accepted)
-    return items.map(({ record }) => (stored.has(record.id) ? record : new TargetGoneError(record)))
+  /**
+   * A group commit's batch, in one statement and so in one round trip: it refuses, alone, each
+   * insert whose channel or thread is gone, and holds share locks on the others' channels and
+   * threads until it commits, so no rename or delete passes it.
+   */
+  private async insertBatch(items: Insert[]): Promise<Array<MessageRecord | Error>> {
+    const records = items.map((i) => i.record)
+    const pings = items.flatMap(({ record, pings }) => (pings ? [...mentionKeys(pings)].map((mention) => [record.id, mention] as const) : []))
+    const listed = records.flatMap((record) => attachmentIds(record.attachments).map((attachment) => [record.id, attachment] as const))
+    const stored = await this.db.all<{ id: string }>(INSERT_BATCH, [
+      records.map((r) => r.id),
+      records.map((r) => r.channel),
+      records.map((r) => r.thread_id ?? ''),
+      records.map((r) => r.user),
+      records.map((r) => r.content),
+      records.map((r) => r.timestamp),
+      records.map((r) => r.reply_to?.id ?? null),
+      records.map((r) => r.reply_to?.user ?? null),
+      records.map((r) => !!r.pinned),
+      records.map((r) => !!r.edited),
+      records.map(extraOf),
+      pings.map((p) => p[0]),
+      pings.map((p) => p[1]),
+      listed.map((l) => l[0]),
+      listed.map((l) => l[1]),
+    ])
+    const ids = new Set(stored.map((r) => r.id))
+    return records.map((record) => (ids.has(record.id) ? record : new TargetGoneError(record)))
   }
 
   private async anchor(target: Target, id: string) {
@@ -264,14 +335,14 @@ export class PostgresMessages implements MessageRepo {
 const where = (target: Target) => [target.channel, target.thread_id ?? ''] as [string, string]
 
 /**
- * Stores records with fresh IDs in the given order: each takes the next ordinals of its target
- * (one counter upsert per target, in a fixed order so two nodes never deadlock), then all rows go
- * in one INSERT, their pings and reactions in one more each. Returns the IDs stored.
+ * Imports records with fresh IDs in the given order: each takes the next ordinals of its target
+ * (one counter upsert per target, in a fixed order), then all rows go in one INSERT, their
+ * reactions in one more. Returns the IDs stored.
  */
-async function storeRows(tx: Queries, items: Insert[]): Promise<Set<string>> {
-  if (items.length === 0) return new Set()
+async function storeRows(tx: Queries, records: MessageRecord[]): Promise<Set<string>> {
+  if (records.length === 0) return new Set()
   const counts = new Map<string, { channel: string; thread: string; count: number; next: number }>()
-  for (const { record } of items) {
+  for (const record of records) {
     const [channel, thread] = where(record)
     const entry = counts.get(targetKey(channel, thread))
     if (entry) entry.count++
@@ -289,7 +360,6 @@ async function storeRows(tx: Queries, items: Insert[]): Promise<Set<string>> {
     const entry = counts.get(targetKey(row.channel, row.thread))!
     entry.next = Number(row.next_n) - entry.count
   }
-  const records = items.map((i) => i.record)
   const ordinals = records.map((r) => counts.get(targetKey(...where(r)))!.next++)
   const rows = await tx.all<{ seq: string; id: string }>(
     `INSERT INTO messages (id, channel, thread, "user", content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, n)
@@ -315,10 +385,6 @@ async function storeRows(tx: Queries, items: Insert[]): Promise<Set<string>> {
     ],
   )
   const seqOf = new Map(rows.map((r) => [r.id, r.seq]))
-  await addPings(
-    tx,
-    items.flatMap(({ record, pings }) => (pings && seqOf.has(record.id) ? [{ seq: seqOf.get(record.id)!, channel: record.channel, thread: record.thread_id ?? '', pings }] : [])),
-  )
   const reactions = records.flatMap((r) =>
     seqOf.has(r.id) ? Object.entries(r.reactions ?? {}).flatMap(([emoji, users]) => users.map((user) => [r.id, emoji, user] as const)) : [],
   )
@@ -339,5 +405,3 @@ async function addPings(tx: Queries, entries: Array<{ seq: string; channel: stri
     rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]),
   ])
 }
-
-
