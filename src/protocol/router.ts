@@ -199,6 +199,8 @@ export class Router {
   async apply(ctx: Context, effects: Effects, listener?: string) {
     const { bus } = this.deps
     const session = ctx.session
+    // Recorded first: whoever sees an action, its caller included, can already find it in the modlog.
+    await this.audit(effects, session.user, ctx.config)
     if (effects.login) await this.deps.completeLogin(ctx, effects.login)
     for (const { topic, packet } of effects.announce ?? []) bus.publish(topic, packet)
     if (effects.reply) this.send(session, withListener(effects.reply, listener))
@@ -209,18 +211,28 @@ export class Router {
       if (listener === undefined) session.ws.send(data)
       else this.send(session, withListener(packet, listener))
     }
-    // The actor as logged in: the record may be gone by now (an owner deleting their own account).
-    await this.applyAround(effects, { actor: session.user, session, config: ctx.config, plugins: ctx.plugins })
+    await this.applyAround(effects, { session, plugins: ctx.plugins })
   }
 
   /** Effects of a change made outside any connection (the owner's command line), recorded as `actor`. */
-  applyAs(actor: Actor, effects: Effects): Promise<void> {
-    return this.applyAround(effects, { actor, session: null, config: this.deps.config(), plugins: this.deps.plugins })
+  async applyAs(actor: Actor, effects: Effects): Promise<void> {
+    const config = this.deps.config()
+    await this.audit(effects, actor, config)
+    await this.applyAround(effects, { session: null, plugins: this.deps.plugins })
   }
 
-  /** What reaches others: publishes, access changes, disconnects, the modlog, plugin events. */
-  private async applyAround(effects: Effects, by: { actor: Actor | null; session: Session | null; config: Config; plugins: PluginRegistry }) {
-    const { bus, hub, store } = this.deps
+  /** `actor` as logged in: the record may be gone once the effects apply (an owner deleting their own account). */
+  private async audit(effects: Effects, actor: Actor | null, config: Config) {
+    if (!actor) return
+    for (const audit of effects.audit ?? []) {
+      logAction(this.deps.log, actor, audit)
+      await record(this.deps.store.modlog, config, actor, audit)
+    }
+  }
+
+  /** What reaches others: publishes, access changes, disconnects, plugin events. */
+  private async applyAround(effects: Effects, by: { session: Session | null; plugins: PluginRegistry }) {
+    const { bus, hub } = this.deps
     for (const { topic, packet } of effects.publish ?? []) bus.publish(topic, packet)
     for (const { userId, packet } of effects.toFirstConnection ?? []) {
       const first = hub.sessionsOf(userId)[0]
@@ -233,12 +245,6 @@ export class Router {
     for (const { userId, packet } of effects.disconnect ?? []) {
       this.deps.peers?.disconnectUser(userId, packet)
       hub.disconnectUser(userId, packet)
-    }
-    if (by.actor) {
-      for (const audit of effects.audit ?? []) {
-        logAction(this.deps.log, by.actor, audit)
-        await record(store.modlog, by.config, by.actor, audit)
-      }
     }
     if (effects.push) this.deps.notify?.(effects.push)
     for (const { name, data } of effects.events ?? []) by.plugins.emit(name, by.session, data)
