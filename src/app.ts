@@ -72,6 +72,8 @@ export interface App {
   cluster?: Cluster
   /** Server settings kept in the shared database (PostgreSQL store); `loaded` settles once read at start. */
   sharedSettings?: SharedServerSettings
+  /** Settles once the start-up pruning of expired modlog entries is done. */
+  modlogPruned: Promise<void>
   /** Closes every socket with 1001, lets in-flight commands finish, then closes the database. */
   stop(): Promise<void>
 }
@@ -235,8 +237,12 @@ export function createApp(options: AppOptions): App {
     )
   if (adminSocket) background.push({ stop: () => adminSocket.stop(true) })
   // Expired modlog entries go at startup and daily, besides on each read.
-  const pruneModlog = () => prune(store.modlog, config()).catch((error) => log.error(`modlog pruning failed: ${error?.stack ?? error}`))
-  void pruneModlog()
+  const pruneModlog = () =>
+    prune(store.modlog, config()).then(
+      () => {},
+      (error) => log.error(`modlog pruning failed: ${error?.stack ?? error}`),
+    )
+  const modlogPruned = pruneModlog()
   const modlogPruning = setInterval(pruneModlog, 86_400_000)
   background.push({ stop: () => clearInterval(modlogPruning) })
   // Polls end at their end time, those that passed while the server was down at once.
@@ -269,7 +275,7 @@ export function createApp(options: AppOptions): App {
       log.info('originchats stopped')
     })())
 
-  return { port: server.port!, url: `${tls ? 'wss' : 'ws'}://${server.hostname}:${server.port}/`, store, hub, settings, plugins, cluster, sharedSettings, stop }
+  return { port: server.port!, url: `${tls ? 'wss' : 'ws'}://${server.hostname}:${server.port}/`, store, hub, settings, plugins, cluster, sharedSettings, modlogPruned, stop }
 }
 
 /**

@@ -223,6 +223,7 @@ describe('modlog retention', () => {
     await server.app.store.modlog.insert(stored({ action: 'channel_delete', category: 'channel_management', timestamp: now - 181 * DAY }))
     await server.app.store.modlog.insert(kept)
     await server.restart()
+    await server.app.modlogPruned
     expect(await server.app.store.modlog.list({ limit: 10, offset: 0 })).toEqual({ entries: [kept], total: 1 })
   })
 })

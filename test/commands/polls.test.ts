@@ -1,7 +1,4 @@
-import { Database } from 'bun:sqlite'
 import { describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
-import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
 import { pollEmbed } from '../../src/views/poll.ts'
 import type { Packet, TestClient } from '../helpers/client.ts'
 import { customRole } from '../helpers/fixtures.ts'
@@ -383,9 +380,7 @@ describe('polls over time', () => {
     await server.app.stop()
     // The hour "passes" while the server is down.
     const endedAt = Date.now() / 1000 - 5
-    const db = new Database(join(server.dir, DATABASE_FILE))
-    db.run('UPDATE polls SET expires_at = ? WHERE id = ?', [endedAt, poll.poll_id])
-    db.close()
+    await server.runStatement('UPDATE polls SET expires_at = ? WHERE id = ?', [endedAt, poll.poll_id])
 
     await server.restart()
     const carol = await server.login('carol')

@@ -17,6 +17,8 @@ import { POSTGRES_TEST_URL, freshSchema, postgresSkip } from './stores.ts'
 export const TEST_CLUSTER = process.env.ORIGINCHATS_TEST_CLUSTER === '1'
 
 export interface ClusterNodes {
+  /** The PostgreSQL schema the nodes share. */
+  schema: string
   start(): Promise<App[]>
   drop(): Promise<void>
 }
@@ -26,6 +28,7 @@ export async function clusterNodes(config: Config, dir: string, log?: Logger): P
   const { schema, drop } = await freshSchema()
   const prefix = `originchats-test:${crypto.randomUUID()}:`
   return {
+    schema,
     async start() {
       const apps: App[] = []
       for (const name of ['a', 'b']) {

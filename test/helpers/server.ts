@@ -9,7 +9,7 @@ import { DATABASE_FILE } from '../../src/store/sqlite/index.ts'
 import type { ChannelRecord } from '../../src/store/types.ts'
 import { TestClient, type Packet } from './client.ts'
 import { TEST_CLUSTER, clusterNodes } from './cluster-server.ts'
-import { serverStorage } from './stores.ts'
+import { runStatement, serverStorage } from './stores.ts'
 import { startFakeRotur, type FakeRotur } from './rotur.ts'
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] }
@@ -34,6 +34,8 @@ export interface TestServer {
   addChannel(channel: ChannelRecord): Promise<void>
   /** Fixture: replaces a user's roles in the store and resubscribes their sockets. */
   setRoles(username: string, roles: string[]): Promise<void>
+  /** Fixture: runs one statement (`?` placeholders) on the server's database, whichever driver holds it; for a stopped server. */
+  runStatement(text: string, params: Array<string | number>): Promise<void>
   /** Stops the server and starts a new one on the same data folder (on a new port). */
   restart(): Promise<void>
   stop(): Promise<void>
@@ -115,6 +117,9 @@ export async function startServer(overrides: ConfigOverrides = {}, log?: Logger)
       if (!user) throw new Error(`no user ${username}`)
       await app.store.users.update(user.id, { roles })
       for (const node of apps) await node.hub.refreshUsers([user.id])
+    },
+    runStatement(text, params) {
+      return runStatement({ schema: storage.schema ?? cluster?.schema, sqlitePath: databasePath }, text, params)
     },
     async restart() {
       await Promise.all([...clients].map((c) => c.close()))

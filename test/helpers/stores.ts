@@ -1,4 +1,5 @@
 import { SQL } from 'bun'
+import { Database } from 'bun:sqlite'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -96,12 +97,36 @@ export const storeDrivers: StoreDriver[] = [sqlite, postgres]
  * The store behind `startServer`: SQLite in the data folder by default; with
  * ORIGINCHATS_TEST_STORAGE=postgres, a fresh PostgreSQL schema per server, dropped at its stop.
  */
-export async function serverStorage(): Promise<{ open(): Promise<StoreFactory | undefined>; drop(): Promise<void> }> {
+export async function serverStorage(): Promise<{ schema?: string; open(): Promise<StoreFactory | undefined>; drop(): Promise<void> }> {
   if (process.env.ORIGINCHATS_TEST_STORAGE !== 'postgres') return { open: async () => undefined, drop: async () => {} }
   if (postgresSkip) throw new Error(postgresSkip)
   const { schema, drop } = await freshSchema()
   return {
+    schema,
     open: () => preparePostgresStore({ url: POSTGRES_TEST_URL, schema, max: 4 }),
     drop,
+  }
+}
+
+/**
+ * Runs one statement, written with `?` placeholders, on a test server's database: the SQLite file
+ * `sqlitePath`, or the PostgreSQL `schema` when there is one.
+ */
+export async function runStatement(where: { schema?: string; sqlitePath: string }, text: string, params: Array<string | number>): Promise<void> {
+  if (where.schema === undefined) {
+    const db = new Database(where.sqlitePath)
+    try {
+      db.run(text, params)
+    } finally {
+      db.close()
+    }
+    return
+  }
+  const sql = new SQL(POSTGRES_TEST_URL, { max: 1, connection: { search_path: where.schema } })
+  let placeholder = 0
+  try {
+    await sql.unsafe(text.replace(/\?/g, () => `$${++placeholder}`), params)
+  } finally {
+    await sql.close()
   }
 }
