@@ -95,7 +95,7 @@ export function createApp(options: AppOptions): App {
   try {
     const messagesCommitted = (seconds: number, count: number) => metrics.messagesCommitted(seconds, count)
     store = options.store
-      ? options.store({ messagesCommitted })
+      ? options.store({ messagesCommitted, changed: (scope) => options.cluster?.peers.invalidate(scope) })
       : createSqliteStore(options.databasePath, config().storage.synchronous, { log, messagesCommitted })
   } catch (error) {
     lock?.release()
@@ -258,8 +258,7 @@ export function createApp(options: AppOptions): App {
   void plugins.start()
   plugins.emit('server_start', null, {})
   // A store that caches (the shared-database driver) drops what another node changed.
-  const cachingStore = store as Store & { invalidate?(scope: string): void }
-  void cluster?.start({ hub, invalidate: (scope) => (scope === SERVER_SETTINGS_SCOPE ? void sharedSettings?.reload() : cachingStore.invalidate?.(scope)), voice, slash }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
+  void cluster?.start({ hub, invalidate: (scope) => (scope === SERVER_SETTINGS_SCOPE ? void sharedSettings?.reload() : store.invalidate?.(scope)), voice, slash }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>

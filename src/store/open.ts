@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.ts'
 import { ConfigError } from '../config/load.ts'
 import type { CommitObserver } from './sqlite/group-commit.ts'
-import type { Store } from './types.ts'
+import type { Store, StoreChanges } from './types.ts'
 
 export interface OpenLog {
   info(message: string): void
@@ -16,7 +16,7 @@ export function storageUrl(config: Config, env: Record<string, string | undefine
 }
 
 /** Builds an opened store with the app's own observers (createApp calls it once). */
-export type StoreFactory = (observers?: { messagesCommitted?: CommitObserver }) => Store
+export type StoreFactory = (observers?: { messagesCommitted?: CommitObserver; changed?: StoreChanges }) => Store
 
 /**
  * Connects to the configured store when it is not the default SQLite file (migrating it first);

@@ -511,7 +511,15 @@ export interface Store {
   ping(): Promise<void>
   /** Writes what is still waiting, then lets go of the database (a pool closes asynchronously). */
   close(): void | Promise<void>
+  /** A store that caches reads (the shared-database driver) forgets what another node changed (see `StoreChanges`). */
+  invalidate?(scope: string): void
 }
+
+/**
+ * Told after each committed write that other nodes' caches must forget, by scope: `user:<id>`,
+ * `users`, `roles`, `channels`. A cluster sends them to the other nodes' `Store.invalidate`.
+ */
+export type StoreChanges = (scope: string) => void
 
 /** An uploaded file's metadata (data.md §9, stored form); the bytes are in the attachments folder under `filename`. */
 export interface AttachmentRecord {

@@ -1,7 +1,7 @@
 import { SQL } from 'bun'
 import { afterEach, describe, expect, test } from 'bun:test'
 import { connect } from '../../src/store/postgres/db.ts'
-import { openPostgresStore } from '../../src/store/postgres/index.ts'
+import { openPostgresStore, preparePostgresStore } from '../../src/store/postgres/index.ts'
 import { migrate } from '../../src/store/postgres/migrate.ts'
 import { migrations } from '../../src/store/postgres/migrations/index.ts'
 import { DatabaseTooNewError, MigrationError } from '../../src/store/sqlite/migrate.ts'
@@ -33,6 +33,27 @@ async function node(schemaName: string, options: { url?: string; applicationName
   const store = await openPostgresStore({ url: options.url ?? POSTGRES_TEST_URL, schema: schemaName, max: 4, applicationName: options.applicationName })
   cleanups.push(() => store.close())
   return store
+}
+
+/**
+ * Two "nodes" whose stores tell each other what to forget, as the cluster's stream does;
+ * `told` lists the scopes each one sent.
+ */
+async function pairedNodes(schemaName: string): Promise<Array<{ store: Store; told: string[] }>> {
+  const nodes: Array<{ store: Store; told: string[] }> = []
+  for (const other of [1, 0]) {
+    const told: string[] = []
+    const build = await preparePostgresStore({ url: POSTGRES_TEST_URL, schema: schemaName, max: 4 })
+    const store = build({
+      changed: (scope) => {
+        told.push(scope)
+        nodes[other]?.store.invalidate?.(scope)
+      },
+    })
+    cleanups.push(() => store.close())
+    nodes.push({ store, told })
+  }
+  return nodes
 }
 
 async function admin<T>(work: (sql: SQL) => Promise<T>): Promise<T> {
@@ -91,17 +112,25 @@ describe.skipIf(skip !== undefined)('postgres', () => {
   })
 
   describe('two nodes on one database', () => {
-    test('what one node writes the other reads at once: nothing is cached', async () => {
+    test('a node forgets the users, roles and channels it cached once another node tells it of their change', async () => {
       const name = await schema()
-      const [a, b] = [await node(name), await node(name)]
-      await a.users.insert({ id: 'u1', username: 'Alice', roles: ['user'], status: { status: 'online', text: '' }, extra: {} })
-      expect((await b.users.getByUsername('alice'))?.id).toBe('u1')
-      await b.users.update('u1', { roles: ['admin'] })
-      await b.channels.insert({ name: 'news', type: 'text' })
-      await b.roles.update('admin', { color: '#000000' })
-      expect((await a.users.get('u1'))?.roles).toEqual(['admin'])
-      expect((await a.channels.list()).map((c) => c.name)).toEqual(['general', 'news'])
-      expect((await a.roles.get('admin'))?.color).toBe('#000000')
+      const [a, b] = await pairedNodes(name)
+      await a.store.users.insert({ id: 'u1', username: 'Alice', roles: ['admin'], status: { status: 'online', text: '' }, extra: {} })
+      expect((await b.store.users.get('u1'))?.roles).toEqual(['admin'])
+      expect((await a.store.channels.list()).map((c) => c.name)).toEqual(['general'])
+      expect((await a.store.roles.get('admin'))?.color).not.toBe('#000000')
+      b.told.length = 0
+      await b.store.users.update('u1', { username: 'Alicia' })
+      await b.store.channels.insert({ name: 'news', type: 'text' })
+      await b.store.roles.update('admin', { color: '#000000' })
+      expect(b.told).toEqual(['user:u1', 'channels', 'roles'])
+      expect((await a.store.users.get('u1'))?.username).toBe('Alicia')
+      expect((await a.store.channels.list()).map((c) => c.name)).toEqual(['general', 'news'])
+      expect((await a.store.channels.get('news'))?.type).toBe('text')
+      expect((await a.store.roles.get('admin'))?.color).toBe('#000000')
+      // A rename rewrites every holder's list: all cached users go.
+      await b.store.roles.update('admin', { name: 'boss' })
+      expect((await a.store.users.get('u1'))?.roles).toEqual(['boss'])
     })
 
     test('reactions from both nodes at once are all kept, and the emoji limit holds', async () => {

@@ -1,5 +1,6 @@
-import type { ChannelRecord, ChannelRepo } from '../types.ts'
+import type { ChannelRecord, ChannelRepo, StoreChanges } from '../types.ts'
 import type { Database } from './db.ts'
+import { ReadCache } from './read-cache.ts'
 import { deleteTargets, renameTargets } from './targets.ts'
 
 type Row = { name: string; data: string }
@@ -7,24 +8,45 @@ type Row = { name: string; data: string }
 const toRecord = (row: Row): ChannelRecord => ({ ...JSON.parse(row.data), name: row.name })
 
 /**
- * Not cached (see users.ts). Message inserts hold a share lock on their channel's row until they
- * commit, so a rename or delete (which locks the row for update) waits for them: messages
- * accepted before it move or go with the channel, later ones find it gone.
+ * The list is read on every message (the channel's permissions), so it is cached
+ * (read-cache.ts) and forgotten on every write, here and, through `changed`, on the other
+ * nodes. The cache never decides where a message goes: inserts hold a share lock on their
+ * channel's row until they commit, so a rename or delete (which locks the row for update) waits
+ * for them; messages accepted before it move or go with the channel, later ones find it gone.
  */
 export class PostgresChannels implements ChannelRepo {
+  private readonly all = new ReadCache<{ list: ChannelRecord[]; byName: Map<string, ChannelRecord> }>()
+
   constructor(
     private readonly db: Database,
     /** Commits message inserts of this node still waiting for their group commit. */
     private readonly flushMessages: () => Promise<void>,
+    private readonly changed: StoreChanges,
   ) {}
 
   async get(name: string) {
-    const row = await this.db.one<Row>('SELECT name, data FROM channels WHERE name = $1', [name])
-    return row && toRecord(row)
+    return (await this.cached()).byName.get(name)
   }
 
   async list() {
-    return (await this.db.all<Row>('SELECT name, data FROM channels ORDER BY position, name')).map(toRecord)
+    return (await this.cached()).list
+  }
+
+  private cached() {
+    return this.all.read('', async () => {
+      const list = (await this.db.all<Row>('SELECT name, data FROM channels ORDER BY position, name')).map(toRecord)
+      return { list, byName: new Map(list.map((channel) => [channel.name, channel])) }
+    })
+  }
+
+  forget() {
+    this.all.forget()
+  }
+
+  private written<T>(result: T): T {
+    this.forget()
+    this.changed('channels')
+    return result
   }
 
   async count() {
@@ -36,6 +58,7 @@ export class PostgresChannels implements ChannelRepo {
       channel.name,
       JSON.stringify(channel),
     ])
+    this.written(undefined)
   }
 
   async update(name: string, channel: ChannelRecord) {
@@ -47,10 +70,11 @@ export class PostgresChannels implements ChannelRepo {
       await tx.run('UPDATE threads SET channel = $1 WHERE channel = $2', [channel.name, name])
       await tx.run('UPDATE polls SET channel = $1 WHERE channel = $2', [channel.name, name])
     })
+    this.written(undefined)
   }
 
   async move(name: string, position: number) {
-    return this.db.transaction(async (tx) => {
+    const moved = await this.db.transaction(async (tx) => {
       const order = (await tx.all<{ name: string }>('SELECT name FROM channels ORDER BY position, name FOR UPDATE')).map((row) => row.name)
       const from = order.indexOf(name)
       if (from < 0) return false
@@ -59,12 +83,13 @@ export class PostgresChannels implements ChannelRepo {
       await tx.run('UPDATE channels SET position = o.i - 1 FROM unnest($1::text[]) WITH ORDINALITY AS o(name, i) WHERE channels.name = o.name', [order])
       return true
     })
+    return this.written(moved)
   }
 
   async delete(name: string) {
     if (!(await this.get(name))) return false
     await this.flushMessages()
-    return this.db.transaction(async (tx) => {
+    const deleted = await this.db.transaction(async (tx) => {
       if ((await tx.run('DELETE FROM channels WHERE name = $1', [name])) === 0) return false
       // Before the threads go: their read positions are found through them.
       await deleteTargets(tx, name)
@@ -72,5 +97,6 @@ export class PostgresChannels implements ChannelRepo {
       await tx.run('DELETE FROM threads WHERE channel = $1', [name])
       return true
     })
+    return this.written(deleted)
   }
 }

@@ -1,7 +1,7 @@
 import type { CommitObserver } from '../sqlite/group-commit.ts'
 import { DatabaseTooNewError, MigrationError } from '../sqlite/migrate.ts'
 import type { UpgradeLog } from '../sqlite/upgrade.ts'
-import type { Store } from '../types.ts'
+import type { Store, StoreChanges } from '../types.ts'
 import { PostgresAttachments } from './attachments.ts'
 import { PostgresChannels } from './channels.ts'
 import { connect, type ConnectOptions, type Database } from './db.ts'
@@ -32,12 +32,14 @@ export const redactUrl = (url: string) => url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$
 /** What the app adds when it builds the store: observers of its own. */
 export interface StoreObservers {
   messagesCommitted?: CommitObserver
+  /** Scopes other nodes' caches must forget after this node's writes (cluster mode). */
+  changed?: StoreChanges
 }
 
 /**
  * Connects to PostgreSQL and brings its schema to this binary's (see migrate.ts); resolves with
- * what builds the store on that pool. Nothing is cached in this process: every node sees the
- * others' writes at once, so there is nothing for a cluster to invalidate.
+ * what builds the store on that pool. Users, roles and channels are cached in this process
+ * (read-cache.ts); `changed` tells the other nodes what to forget after each write.
  */
 export async function preparePostgresStore(options: PostgresStoreOptions): Promise<(observers?: StoreObservers) => Store> {
   const db = connect(options)
@@ -50,21 +52,27 @@ export async function preparePostgresStore(options: PostgresStoreOptions): Promi
     if (error instanceof DatabaseTooNewError || error instanceof MigrationError) throw error
     throw new Error(`cannot use the PostgreSQL database ${where}: ${(error as Error).message}`, { cause: error })
   }
-  return (observers = {}) => postgresStore(db, observers.messagesCommitted ?? options.messagesCommitted)
+  return (observers = {}) => postgresStore(db, observers.messagesCommitted ?? options.messagesCommitted, observers.changed)
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   return (await preparePostgresStore(options))()
 }
 
-function postgresStore(db: Database, messagesCommitted?: CommitObserver): Store {
+function postgresStore(db: Database, messagesCommitted?: CommitObserver, changed: StoreChanges = () => {}): Store {
   const messages = new PostgresMessages(db, messagesCommitted)
   const flushMessages = () => messages.flush()
+  const users = new PostgresUsers(db, changed)
+  const roles = new PostgresRoles(db, changed, () => {
+    users.forget()
+    changed('users')
+  })
+  const channels = new PostgresChannels(db, flushMessages, changed)
   let closing: Promise<void> | undefined
   return {
-    users: new PostgresUsers(db),
-    roles: new PostgresRoles(db),
-    channels: new PostgresChannels(db, flushMessages),
+    users,
+    roles,
+    channels,
     threads: new PostgresThreads(db, flushMessages),
     messages,
     polls: new PostgresPolls(db),
@@ -81,6 +89,12 @@ function postgresStore(db: Database, messagesCommitted?: CommitObserver): Store 
     },
     async ping() {
       await db.one('SELECT 1')
+    },
+    invalidate(scope: string) {
+      if (scope === 'users') users.forget()
+      else if (scope.startsWith('user:')) users.forget(scope.slice('user:'.length))
+      else if (scope === 'roles') roles.forget()
+      else if (scope === 'channels') channels.forget()
     },
     close() {
       // Acknowledged messages still waiting for their group commit are written first.

@@ -1,5 +1,6 @@
-import type { RoleRecord, RoleRepo } from '../types.ts'
+import type { RoleRecord, RoleRepo, StoreChanges } from '../types.ts'
 import type { Database, Queries } from './db.ts'
+import { ReadCache } from './read-cache.ts'
 import { replaceRole } from './users.ts'
 
 type Row = { name: string; data: string }
@@ -14,17 +15,37 @@ async function write(db: Queries, role: RoleRecord) {
   )
 }
 
-/** Not cached (see users.ts): a handful of rows, read with one query. */
+/**
+ * A handful of rows, read for permission checks: the whole list is cached (read-cache.ts) and
+ * forgotten on every write, here and, through `changed`, on the other nodes.
+ */
 export class PostgresRoles implements RoleRepo {
-  constructor(private readonly db: Database) {}
+  private readonly all = new ReadCache<RoleRecord[]>()
+
+  constructor(
+    private readonly db: Database,
+    private readonly changed: StoreChanges,
+    /** A rename or delete rewrote users' role lists. */
+    private readonly usersRewritten: () => void,
+  ) {}
 
   async get(name: string) {
-    const row = await this.db.one<Row>('SELECT name, data FROM roles WHERE name = $1', [name])
-    return row && toRecord(row)
+    return (await this.list()).find((role) => role.name === name)
   }
 
-  async list() {
-    return (await this.db.all<Row>('SELECT name, data FROM roles ORDER BY position, name')).map(toRecord)
+  list() {
+    return this.all.read('', async () => (await this.db.all<Row>('SELECT name, data FROM roles ORDER BY position, name')).map(toRecord))
+  }
+
+  forget() {
+    this.all.forget()
+  }
+
+  private written<T>(result: T, usersToo = false): T {
+    this.forget()
+    this.changed('roles')
+    if (usersToo) this.usersRewritten()
+    return result
   }
 
   async count() {
@@ -33,10 +54,12 @@ export class PostgresRoles implements RoleRepo {
 
   async insert(role: RoleRecord) {
     await write(this.db, role)
+    this.written(undefined)
   }
 
   async update(name: string, patch: Partial<RoleRecord>) {
-    return this.db.transaction(async (tx) => {
+    const renamed = patch.name !== undefined && patch.name !== name
+    const updated = await this.db.transaction(async (tx) => {
       const row = await tx.one<Row>('SELECT name, data FROM roles WHERE name = $1 FOR UPDATE', [name])
       if (!row) return undefined
       const next = { ...toRecord(row), ...patch }
@@ -48,23 +71,26 @@ export class PostgresRoles implements RoleRepo {
       const stored = await tx.one<Row>('SELECT name, data FROM roles WHERE name = $1', [next.name])
       return stored && toRecord(stored)
     })
+    return this.written(updated, renamed)
   }
 
   async delete(name: string) {
-    return this.db.transaction(async (tx) => {
+    const deleted = await this.db.transaction(async (tx) => {
       if ((await tx.run('DELETE FROM roles WHERE name = $1', [name])) === 0) return false
       await replaceRole(tx, name, null)
       return true
     })
+    return this.written(deleted, true)
   }
 
   async reorder(names: string[]) {
-    return this.db.transaction(async (tx) => {
+    const reordered = await this.db.transaction(async (tx) => {
       const rows = await tx.all<Row>('SELECT name, data FROM roles WHERE name = ANY($1::text[]) FOR UPDATE', [names])
       const byName = new Map(rows.map((row) => [row.name, toRecord(row)]))
       if (!names.every((name) => byName.has(name))) return false
       for (const [position, name] of names.entries()) await write(tx, { ...byName.get(name)!, position })
       return true
     })
+    return this.written(reordered)
   }
 }

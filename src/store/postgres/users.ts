@@ -1,6 +1,7 @@
-import type { UserRecord, UserRepo } from '../types.ts'
+import type { StoreChanges, UserRecord, UserRepo } from '../types.ts'
 import type { Database, Queries } from './db.ts'
 import { userMention } from '../message-row.ts'
+import { ReadCache } from './read-cache.ts'
 
 type Row = { id: string; username: string; data: string }
 type Patch = Partial<Omit<UserRecord, 'id'>>
@@ -12,15 +13,33 @@ function serialize({ id: _id, username: _username, ...rest }: UserRecord): strin
 }
 
 /**
- * Not cached: another node may change any user at any time, so every read asks the database
- * (an indexed single-row lookup). Writes that depend on the current record lock its row.
+ * Lookups by ID are read on every command (the caller, bans included) and every message view,
+ * so they are cached (read-cache.ts); each write forgets its user here and tells the other
+ * nodes. Writes that depend on the current record lock its row, whatever a cache holds.
  */
 export class PostgresUsers implements UserRepo {
-  constructor(private readonly db: Database) {}
+  private readonly byId = new ReadCache<UserRecord | undefined>()
 
-  async get(id: string) {
-    const row = await this.db.one<Row>('SELECT id, username, data FROM users WHERE id = $1', [id])
-    return row && toRecord(row)
+  constructor(
+    private readonly db: Database,
+    private readonly changed: StoreChanges,
+  ) {}
+
+  get(id: string) {
+    return this.byId.read(id, async () => {
+      const row = await this.db.one<Row>('SELECT id, username, data FROM users WHERE id = $1', [id])
+      return row && toRecord(row)
+    })
+  }
+
+  /** Forgets one user, or every user (a role renamed or deleted in all their lists). */
+  forget(id?: string) {
+    this.byId.forget(id)
+  }
+
+  private written(id: string) {
+    this.forget(id)
+    this.changed(`user:${id}`)
   }
 
   /** First match in creation order wins, as upstream's scan in storage order does. */
@@ -43,6 +62,7 @@ export class PostgresUsers implements UserRepo {
 
   async insert(user: UserRecord) {
     await this.db.run('INSERT INTO users (id, username, data) VALUES ($1, $2, $3)', [user.id, user.username, serialize(user)])
+    this.written(user.id)
   }
 
   async update(id: string, patch: Patch) {
@@ -51,7 +71,7 @@ export class PostgresUsers implements UserRepo {
 
   /** The row stays locked from read to write, so a change made meanwhile on any node waits for this one. */
   async updateWith(id: string, change: (current: UserRecord) => Patch | undefined) {
-    return this.db.transaction(async (tx) => {
+    const updated = await this.db.transaction(async (tx) => {
       const row = await tx.one<Row>('SELECT id, username, data FROM users WHERE id = $1 FOR UPDATE', [id])
       if (!row) return undefined
       const current = toRecord(row)
@@ -61,15 +81,19 @@ export class PostgresUsers implements UserRepo {
       await tx.run('UPDATE users SET username = $1, data = $2 WHERE id = $3', [next.username, serialize(next), id])
       return next
     })
+    this.written(id)
+    return updated
   }
 
   async delete(id: string) {
-    return this.db.transaction(async (tx) => {
+    const deleted = await this.db.transaction(async (tx) => {
       if ((await tx.run('DELETE FROM users WHERE id = $1', [id])) === 0) return false
       await tx.run('DELETE FROM unreads WHERE user_id = $1', [id])
       await tx.run('DELETE FROM pings WHERE mention = $1', [userMention(id)])
       return true
     })
+    this.written(id)
+    return deleted
   }
 }
 
