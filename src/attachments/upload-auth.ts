@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto'
+import { LOCAL_PREFIX } from '../auth/local.ts'
 import type { RoturClient } from '../auth/rotur.ts'
+import { sameSecret } from '../auth/secrets.ts'
 import type { Hub } from '../net/hub.ts'
-import type { Session } from '../net/session.ts'
 import type { Store, UserRecord } from '../store/types.ts'
 import { UploadRefused } from './service.ts'
 
@@ -19,21 +19,18 @@ export interface UploadAuthDeps {
   rotur: RoturClient
 }
 
-/** Equal strings, compared in time that depends only on the length (the lengths are not secret). */
-export function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(a)
-  const right = Buffer.from(b)
-  return left.length === right.length && timingSafeEqual(left, right)
-}
-
 const bearerToken = (request: Request) => /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '')?.[1]
+
+/** Local accounts live in their own ID space (Rotur identities there are refused at login). */
+const isLocalAccount = (user: UserRecord) => user.id.startsWith(LOCAL_PREFIX)
 
 /**
  * Who is uploading (http.md, hardened). With `Authorization: Bearer <ready.validator>`: the user
  * whose current validator it is, while they have a live authenticated connection. Otherwise
  * Rotur's answer for `validator_key` + `validator`, and the key must be the handshake key of a
  * live authenticated connection of the very user Rotur names: a validator minted for any other
- * key (upstream accepted those) is refused.
+ * key (upstream accepted those) is refused. In a cluster the connection may be on any node: a
+ * load balancer sends the upload wherever it likes.
  */
 export async function authenticateUpload(request: Request, body: Record<string, unknown>, deps: UploadAuthDeps): Promise<Uploader> {
   const token = bearerToken(request)
@@ -49,22 +46,21 @@ export async function authenticateUpload(request: Request, body: Record<string, 
   if (typeof id !== 'string' || id === '') throw new UploadRefused(401, 'User ID not found in authentication response')
   const user = await deps.store.users.get(id)
   if (!user) throw new UploadRefused(401, 'User not found')
-  const live = deps.hub.sessionsOf(user.id).find((session) => session.user !== null && sameSecret(session.validatorKey, key))
-  if (!live) throw new UploadRefused(401, INVALID_CREDENTIALS)
-  return { user, cracked: live.user!.cracked }
+  if (!(await deps.hub.holdsKey(user.id, key))) throw new UploadRefused(401, INVALID_CREDENTIALS)
+  return { user, cracked: isLocalAccount(user) }
 }
 
 /**
- * Compares the token with the current validator of every user online, without stopping at a
- * match, so the time taken does not tell how close a guess was. O(users online) map reads.
+ * Compares the token with the current validator of every user online on any node, without
+ * stopping at a match, so the time taken does not tell how close a guess was. O(users online)
+ * cached reads.
  */
 async function byReadyValidator(token: string, deps: UploadAuthDeps): Promise<Uploader> {
-  let found: { user: UserRecord; session: Session } | undefined
-  for (const id of deps.hub.onlineUserIds()) {
+  let found: UserRecord | undefined
+  for (const id of deps.hub.onlineAnywhere()) {
     const user = await deps.store.users.get(id)
-    const session = deps.hub.sessionsOf(id)[0]
-    if (user?.validator && session && sameSecret(user.validator, token) && !found) found = { user, session }
+    if (user?.validator && sameSecret(user.validator, token) && !found) found = user
   }
   if (!found) throw new UploadRefused(401, INVALID_CREDENTIALS)
-  return { user: found.user, cracked: found.session.user?.cracked ?? true }
+  return { user: found, cracked: isLocalAccount(found) }
 }

@@ -60,7 +60,7 @@ for _, node in ipairs(dead) do
       table.insert(gone, who)
     end
   end
-  redis.call('DEL', hash, ARGV[3] .. 'conns:' .. node)
+  redis.call('DEL', hash, ARGV[3] .. 'conns:' .. node, ARGV[3] .. 'keys:' .. node)
   redis.call('ZREM', KEYS[1], node)
 end
 return {fresh, gone, dead}`)
@@ -79,7 +79,20 @@ for _, node in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return total`)
 
-/** A node's registration in Redis: its sessions, its heartbeat, and the mirror of who is online anywhere. */
+/** KEYS: nodes zset. ARGV: key prefix, handshake key hash, user ID. Live nodes only. */
+const HOLDS_KEY = new Script(`
+for _, node in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if redis.call('HGET', ARGV[1] .. 'keys:' .. node, ARGV[2]) == ARGV[3] then return 1 end
+end
+return 0`)
+
+/** Handshake keys are kept in Redis only as hashes. */
+const keyHash = (validatorKey: string) => new Bun.CryptoHasher('sha256').update(validatorKey).digest('hex')
+
+/**
+ * A node's registration in Redis: its sessions (with the hashes of their handshake keys, which
+ * vouch for uploads on any node), its heartbeat, and the mirror of who is online anywhere.
+ */
 export class RedisRoster implements Roster {
   private readonly online = new Set<string>()
   private hub: Hub | undefined
@@ -138,6 +151,7 @@ export class RedisRoster implements Roster {
   }
 
   async joined(session: Session): Promise<boolean> {
+    this.write('HSET', [this.key(`keys:${this.settings.nodeId}`), keyHash(session.validatorKey), session.user!.id])
     try {
       const first = (await this.run(JOIN, session)) === 1
       this.online.add(session.user!.id)
@@ -148,6 +162,7 @@ export class RedisRoster implements Roster {
   }
 
   async left(session: Session): Promise<boolean> {
+    this.write('HDEL', [this.key(`keys:${this.settings.nodeId}`), keyHash(session.validatorKey)])
     try {
       const last = (await this.run(LEAVE, session)) === 1
       if (last) this.online.delete(session.user!.id)
@@ -173,8 +188,24 @@ export class RedisRoster implements Roster {
     }
   }
 
+  async holdsKey(userId: string, validatorKey: string): Promise<boolean> {
+    try {
+      return Number(await HOLDS_KEY.run(this.redis, [this.key('nodes')], [this.settings.prefix, keyHash(validatorKey), userId])) === 1
+    } catch (error) {
+      return this.failed(error, false)
+    }
+  }
+
   private countSocket(address: string, by: 1 | -1) {
-    const write = COUNT_SOCKET.run(this.redis, [this.key(`conns:${this.settings.nodeId}`)], [address, String(by)])
+    this.track(COUNT_SOCKET.run(this.redis, [this.key(`conns:${this.settings.nodeId}`)], [address, String(by)]))
+  }
+
+  private write(command: string, args: string[]) {
+    this.track(this.redis.send(command, args))
+  }
+
+  /** A presence write nobody waits for: awaited before a clean stop; a failure marks this node's entries for rewriting. */
+  private track(write: Promise<unknown>) {
     this.writes.add(write)
     void write.catch((error) => this.failed(error, 0)).finally(() => this.writes.delete(write))
   }
@@ -198,9 +229,7 @@ export class RedisRoster implements Roster {
     if (username === undefined || !this.hub) return
     const fields = this.hub.sessionsOf(userId).flatMap((session) => [String(session.id), `${userId}\t${username}`])
     if (fields.length === 0) return
-    const write = this.redis.send('HSET', [this.key(`node:${this.settings.nodeId}`), ...fields])
-    this.writes.add(write)
-    void write.catch((error) => this.failed(error, 0)).finally(() => this.writes.delete(write))
+    this.write('HSET', [this.key(`node:${this.settings.nodeId}`), ...fields])
   }
 
   /** A control event from another node. */
@@ -286,6 +315,10 @@ export class RedisRoster implements Roster {
     const counts = [...hub.addressCounts()].flatMap(([address, count]) => [address, String(count)])
     await this.redis.send('DEL', [conns])
     if (counts.length > 0) await this.redis.send('HSET', [conns, ...counts])
+    const keys = this.key(`keys:${this.settings.nodeId}`)
+    const holders = [...live.values()].flatMap((session) => [keyHash(session.validatorKey), session.user!.id])
+    await this.redis.send('DEL', [keys])
+    if (holders.length > 0) await this.redis.send('HSET', [keys, ...holders])
     this.dirty = false
   }
 

@@ -19,6 +19,8 @@ export interface Roster {
   connectionsFrom(address: string): Promise<number>
   /** The user's live sessions changed what they carry (Hub.updateSessions): the other nodes follow. */
   sessionsChanged(userId: string, change: SessionChange): void
+  /** Whether a live authenticated session of the user, on any node, was handed this handshake key (uploads may reach any node). */
+  holdsKey(userId: string, validatorKey: string): Promise<boolean>
 }
 
 /** What a user's live sessions carry that a command may change: the name they announce when they close, the status last set. */

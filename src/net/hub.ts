@@ -1,4 +1,5 @@
 import { channelAllows } from '../auth/permissions.ts'
+import { sameSecret } from '../auth/secrets.ts'
 import type { Bus } from '../bus/types.ts'
 import type { Roster, SessionChange } from '../cluster/types.ts'
 import type { Packet } from '../protocol/errors.ts'
@@ -101,6 +102,12 @@ export class Hub {
   /** Users with a connection on any node (this node's alone, outside a cluster). */
   onlineAnywhere(): string[] {
     return this.roster ? [...new Set([...this.byUser.keys(), ...this.roster.userIds()])] : this.onlineUserIds()
+  }
+
+  /** Whether one of the user's authenticated connections, on any node, was handed this handshake key. */
+  async holdsKey(userId: string, validatorKey: string): Promise<boolean> {
+    const here = this.sessionsOf(userId).some((session) => session.user !== null && sameSecret(session.validatorKey, validatorKey))
+    return here || ((await this.roster?.holdsKey(userId, validatorKey)) ?? false)
   }
 
   /** Users with a connection on this node. */

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import type { Packet, TestClient } from '../helpers/client.ts'
+import { bearer, pngFile } from '../helpers/attachments.ts'
 import { until } from '../helpers/cluster.ts'
 import { killAll } from '../helpers/process.ts'
 import { OWNER, sharedClusterUnavailable, startSharedCluster } from '../helpers/shared-cluster.ts'
@@ -217,6 +218,24 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     await owner.request({ cmd: 'user_ban', user: 'bob' })
     await bob.closed
     await expect(b.login('bob')).rejects.toThrow(/banned/i)
+  }, STARTS)
+
+  test.concurrent('an upload may reach either node: the connection that vouches for it may be on the other one', async () => {
+    await using cluster = await startSharedCluster()
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    const alice = await b.login('alice')
+    const key = alice.handshake.val.validator_key as string
+    const viaA = async (fields: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      (await fetch(`${a.url.replace(/^ws/, 'http')}attachments/upload`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(fields) })).status
+    const roturFor = (username: string) => ({ validator_key: key, validator: cluster.rotur.issue(username, key) })
+    expect(await viaA(pngFile(5, 5), bearer(alice))).toBe(201)
+    expect(await viaA({ ...pngFile(6, 6), ...roturFor('alice') })).toBe(201)
+    // Rotur vouching for someone else with alice's key is refused, across nodes too.
+    await a.login('mallory')
+    expect(await viaA({ ...pngFile(7, 7), ...roturFor('mallory') })).toBe(401)
+    await alice.close()
+    await until('the closed connection no longer vouches on A', async () => (await viaA({ ...pngFile(8, 8), ...roturFor('alice') })) === 401)
+    expect(await viaA(pngFile(9, 9), bearer(alice))).toBe(401)
   }, STARTS)
 
   test.concurrent('the message rate limit is shared by both nodes', async () => {

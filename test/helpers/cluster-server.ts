@@ -1,7 +1,8 @@
 import { RedisClient } from 'bun'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startApp, type App } from '../../src/app.ts'
+import { DATA_FILE_FOLDERS } from '../../src/backup/files.ts'
 import type { Config } from '../../src/config/schema.ts'
 import type { Logger } from '../../src/log.ts'
 import { preparePostgresStore } from '../../src/store/postgres/index.ts'
@@ -34,6 +35,13 @@ export async function clusterNodes(config: Config, dir: string, log?: Logger): P
       for (const name of ['a', 'b']) {
         const nodeConfig = { ...config, cluster: { ...config.cluster, redis_url: REDIS_URL, key_prefix: prefix, node_id: `${prefix}${name}`, node_timeout_ms: 1500 } }
         await mkdir(join(dir, name), { recursive: true })
+        // As docs/cluster.md deploys it: each node its own data folder, its file folders shared.
+        for (const folder of DATA_FILE_FOLDERS) {
+          await mkdir(join(dir, folder), { recursive: true })
+          await symlink(join(dir, folder), join(dir, name, folder)).catch((error) => {
+            if (error.code !== 'EEXIST') throw error
+          })
+        }
         const store = await preparePostgresStore({ url: POSTGRES_TEST_URL, schema, max: 2 })
         apps.push(await startApp({ config: nodeConfig, databasePath: join(dir, name, DATABASE_FILE), port: 0, log, store }))
       }

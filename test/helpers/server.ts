@@ -110,12 +110,15 @@ export async function startServer(overrides: ConfigOverrides = {}, log?: Logger)
     },
     async addChannel(channel) {
       await app.store.channels.insert(channel)
+      // Written behind the other nodes' backs: they hear of it at once, not through the stream.
+      for (const node of apps) node.store.invalidate?.('channels')
       for (const node of apps) await node.hub.refreshAll()
     },
     async setRoles(username, roles) {
       const user = await app.store.users.getByUsername(username)
       if (!user) throw new Error(`no user ${username}`)
       await app.store.users.update(user.id, { roles })
+      for (const node of apps) node.store.invalidate?.(`user:${user.id}`)
       for (const node of apps) await node.hub.refreshUsers([user.id])
     },
     runStatement(text, params) {
