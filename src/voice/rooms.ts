@@ -124,12 +124,13 @@ export class VoiceRooms implements VoiceState {
     if (!room) this.rooms.set(channel, (room = new Map()))
     room.set(user.id, participant)
     this.byUser.set(user.id, participant)
+    // Ahead of the packets on the stream: whoever hears of the join finds it in voice_state on any node.
+    this.sync?.changed(user.id, viewOf(participant))
     for (const { topic, packet } of this.toVoiceViewers(channel, { cmd: 'voice_user_joined', channel, user: userView(participant) })) {
       this.bus.publish(topic, packet)
     }
     this.bus.unsubscribe(session, topics.voiceViewers(channel))
     this.bus.subscribe(session, topics.voiceParticipants(channel))
-    this.sync?.changed(user.id, viewOf(participant))
   }
 
   /** The left packet is addressed while the leaver is still in the call, so even the last one to leave is announced. */
