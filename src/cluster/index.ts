@@ -98,6 +98,9 @@ export class Cluster {
     const { voice, slash } = deps
     if (voice) this.roster.onReaped((nodes) => voice.nodesGone(nodes))
     if (slash) this.roster.onReaped((nodes) => this.slashNodesGone(slash, nodes))
+    // Voice calls and slash commands go back into Redis with the sessions, so a node started later sees them.
+    if (voice) this.roster.onRewritten(() => this.voice.rewrite(voice))
+    if (slash) this.roster.onRewritten(() => this.slash.rewrite(slash))
     this.ready = (async () => {
       await tailer.start()
       await this.roster.start(deps.hub, this.redisBus!)

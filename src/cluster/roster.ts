@@ -105,6 +105,7 @@ export class RedisRoster implements Roster {
   private readonly writes = new Set<Promise<unknown>>()
   private stopped = false
   private readonly reapedListeners: Array<(nodes: string[]) => void> = []
+  private readonly rewrittenListeners: Array<() => Promise<void>> = []
 
   constructor(
     private readonly redis: RedisConnection,
@@ -135,6 +136,11 @@ export class RedisRoster implements Roster {
     } catch (error) {
       this.log.warn(`redis: this node's sessions are left to the reaper: ${(error as Error)?.message ?? error}`)
     }
+  }
+
+  /** Calls `listener` each time this node wrote its sessions to Redis again (a new Redis, lost keys, a failed write). */
+  onRewritten(listener: () => Promise<void>) {
+    this.rewrittenListeners.push(listener)
   }
 
   /** Calls `listener` with the nodes this node's heartbeat reaped (only the reaping node hears of them). */
@@ -319,6 +325,7 @@ export class RedisRoster implements Roster {
     const holders = [...live.values()].flatMap((session) => [keyHash(session.validatorKey), session.user!.id])
     await this.redis.send('DEL', [keys])
     if (holders.length > 0) await this.redis.send('HSET', [keys, ...holders])
+    for (const listener of this.rewrittenListeners) await listener()
     this.dirty = false
   }
 

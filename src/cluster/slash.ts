@@ -10,6 +10,7 @@ import type { StreamWriter } from './stream.ts'
 export interface SlashMirror {
   remoteChanged(holder: RemoteHolder, definitions: readonly SlashDefinition[]): void
   nodesGone(nodes: readonly string[]): SlashChange
+  connectionHoldings(): Array<{ session: Session; user: { id: string; username: string }; definitions: SlashDefinition[] }>
 }
 
 /**
@@ -45,6 +46,21 @@ export class RedisSlash implements SlashSync {
     const field = `${node}\t${s}`
     const held: Held = { u: user.id, name: user.username, d: definitions }
     this.write(definitions.length > 0 ? ['HSET', this.key, field, JSON.stringify(held)] : ['HDEL', this.key, field])
+  }
+
+  /**
+   * Makes the hash hold exactly what this node's connections hold again (after Redis lost its
+   * keys or restarted), without telling the other nodes: their mirrors never lost it.
+   */
+  async rewrite(mirror: SlashMirror) {
+    const node = this.settings.nodeId
+    const fields: Record<string, string> = (await this.redis.send('HGETALL', [this.key])) ?? {}
+    const mine = Object.keys(fields).filter((field) => field.split('\t')[0] === node)
+    if (mine.length > 0) await this.redis.send('HDEL', [this.key, ...mine])
+    const held = mirror
+      .connectionHoldings()
+      .flatMap(({ session, user, definitions }) => [`${node}\t${session.id}`, JSON.stringify({ u: user.id, name: user.username, d: definitions } satisfies Held)])
+    if (held.length > 0) await this.redis.send('HSET', [this.key, ...held])
   }
 
   /** The dead nodes' commands go everywhere (called by the node that reaped them). */

@@ -8,6 +8,7 @@ import type { StreamWriter } from './stream.ts'
 export interface VoiceMirror {
   remoteChanged(node: string, userId: string, participant: ParticipantView | null): void
   nodesGone(nodes: string[]): void
+  localParticipants(): Array<{ userId: string; participant: ParticipantView }>
 }
 
 /** The stream's voice event: node `n`'s participant `u` joined or changed (`v`), or left (null). */
@@ -50,6 +51,19 @@ export class RedisVoice implements VoiceSync {
       else mirror.remoteChanged(node, userId, JSON.parse(value) as ParticipantView)
     }
     if (stale.length > 0) await this.redis.send('HDEL', [this.key, ...stale])
+  }
+
+  /**
+   * Makes the hash hold exactly this node's participants again (after Redis lost its keys or
+   * restarted), without telling the other nodes: their mirrors never lost them.
+   */
+  async rewrite(mirror: VoiceMirror) {
+    const node = this.settings.nodeId
+    const fields: Record<string, string> = (await this.redis.send('HGETALL', [this.key])) ?? {}
+    const mine = Object.keys(fields).filter((field) => field.split('\t')[0] === node)
+    if (mine.length > 0) await this.redis.send('HDEL', [this.key, ...mine])
+    const held = mirror.localParticipants().flatMap(({ userId, participant }) => [`${node}\t${userId}`, JSON.stringify(participant)])
+    if (held.length > 0) await this.redis.send('HSET', [this.key, ...held])
   }
 
   private tell(node: string, userId: string, participant: ParticipantView | null) {

@@ -165,6 +165,18 @@ export class SlashRegistry {
     return change
   }
 
+  /** What each of this node's connections holds, in registration order. */
+  connectionHoldings(): Array<{ session: Session; user: { id: string; username: string }; definitions: SlashDefinition[] }> {
+    const bySession = new Map<Session, { session: Session; user: { id: string; username: string }; definitions: SlashDefinition[] }>()
+    for (const { holder, definition } of this.entries.values()) {
+      if (holder.kind !== 'connection') continue
+      let held = bySession.get(holder.session)
+      if (!held) bySession.set(holder.session, (held = { session: holder.session, user: { id: holder.userId, username: holder.username }, definitions: [] }))
+      held.definitions.push(definition)
+    }
+    return [...bySession.values()]
+  }
+
   /**
    * Another node's connection now holds exactly these (none: it closed). The other node
    * announced the change; here it is only recorded.

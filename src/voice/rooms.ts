@@ -80,6 +80,11 @@ export class VoiceRooms implements VoiceState {
    * through the bus. Joining elsewhere ends the user's call here, silently when it is the same
    * channel (the viewers just heard them join it).
    */
+  /** This node's own participants, as the other nodes see them. */
+  localParticipants(): Array<{ userId: string; participant: ParticipantView }> {
+    return [...this.byUser.values()].map((participant) => ({ userId: participant.userId, participant: viewOf(participant) }))
+  }
+
   remoteChanged(node: string, userId: string, participant: ParticipantView | null) {
     if (!participant) {
       if (this.remote.get(userId)?.node === node) this.remote.delete(userId)

@@ -122,6 +122,8 @@ describe.skipIf(unavailable !== undefined)('cluster over Redis', () => {
     const bobOnB = await b.login('bob')
     bobOnA.send({ cmd: 'status_set', status: 'invisible' })
     expect(await owner.next('user_disconnect')).toEqual({ cmd: 'user_disconnect', username: 'bob' })
+    // The change reached B, and before it (on the stream) the sessions' new status.
+    await bobOnB.next('status_set')
     // B's session knows it is invisible already: setting it there again announces nothing.
     bobOnB.send({ cmd: 'status_set', status: 'invisible' })
     await bobOnB.next('status_set')

@@ -253,6 +253,27 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
 })
 
 describe.skipIf(unavailable !== undefined)('two nodes: faults', () => {
+  test.concurrent('when Redis loses every key, calls and slash commands go back in, so a node started later sees them', async () => {
+    await using cluster = await startSharedCluster()
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    const owner = await a.login(OWNER)
+    await owner.request({ cmd: 'channel_create', name: 'lounge', type: 'voice', permissions: { view: ['user'] } })
+    const alice = await b.login('alice')
+    await alice.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-a' })
+    const hello = { name: 'hello', description: 'Say hello', options: [] }
+    await alice.request({ cmd: 'slash_register', commands: [hello] })
+    // What a Redis restart without persistence leaves: nothing (the connections are kept here).
+    await cluster.redis.send('DEL', await cluster.redis.send('KEYS', [`${cluster.prefix}*`]))
+    await until('B wrote its call and its slash command again', async () => {
+      const [voice, slash] = await Promise.all([cluster.redis.send('HLEN', [`${cluster.prefix}voice`]), cluster.redis.send('HLEN', [`${cluster.prefix}slash`])])
+      return voice === 1 && slash === 1
+    })
+    const c = await cluster.addNode()
+    const carol = await c.login('carol')
+    expect((await carol.request({ cmd: 'voice_state', channel: 'lounge' })).participants.map((p: Packet) => p.username)).toEqual(['alice'])
+    expect((await carol.request({ cmd: 'slash_list' })).commands.map((command: Packet) => command.name)).toContain('hello')
+  }, STARTS)
+
   test.concurrent('SIGKILL of node B: A\'s clients hear B\'s users leave within the node timeout, and A keeps working', async () => {
     await using cluster = await startSharedCluster([{}, { process: true }])
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
