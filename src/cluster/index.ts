@@ -5,6 +5,7 @@ import type { LocalBus } from '../bus/local.ts'
 import type { Logger } from '../log.ts'
 import { CloseCode, type Hub } from '../net/hub.ts'
 import { topics } from '../net/topics.ts'
+import type { Packet } from '../protocol/errors.ts'
 import { changePackets } from '../slash/registry.ts'
 import { RedisConnection } from './connection.ts'
 import { RedisAddressCounter, RedisRateLimiter } from './limits.ts'
@@ -48,7 +49,13 @@ export class Cluster {
     private readonly log: Logger,
   ) {
     this.writer = new StreamWriter(redis, settings.stream, settings.nodeId, settings.streamMaxLength, log)
-    this.peers = new StreamPeers(this.writer, (userId) => this.roster.firstSession(userId), log)
+    this.peers = new StreamPeers(
+      this.writer,
+      settings.nodeId,
+      (userId) => this.roster.firstSession(userId),
+      (userId, sessionId, packet) => this.sendToSession(userId, sessionId, packet),
+      log,
+    )
     this.roster = new RedisRoster(redis, settings, log, (userId, change) => this.peers.sessionsChanged(userId, change))
     this.voice = new RedisVoice(redis, settings, this.writer, log)
     this.slash = new RedisSlash(redis, settings, this.writer, log)
@@ -131,6 +138,14 @@ export class Cluster {
     this.redis.close()
   }
 
+  /** To this node's session of the user, or to its first one here if that one closed. */
+  private sendToSession(userId: string, sessionId: string | undefined, packet: Packet) {
+    const hub = this.deps?.hub
+    const sessions = hub?.sessionsOf(userId) ?? []
+    const target = sessions.find((session) => String(session.id) === sessionId) ?? sessions[0]
+    if (target) hub!.send(target, packet)
+  }
+
   private async received(entry: Entry) {
     if ('frame' in entry) return this.redisBus!.deliver(entry.topic, entry.frame)
     let event: ControlEvent
@@ -159,13 +174,9 @@ export class Cluster {
       case 'session':
         hub.applySessionChange(event.u, event.c)
         return this.roster.renamed(event.u, event.c)
-      case 'first': {
-        if (event.n !== this.settings.nodeId) return
-        const sessions = hub.sessionsOf(event.u)
-        const target = sessions.find((session) => String(session.id) === event.s) ?? sessions[0]
-        if (target) hub.send(target, event.p)
+      case 'first':
+        if (event.n === this.settings.nodeId) this.sendToSession(event.u, event.s, event.p)
         return
-      }
     }
   }
 

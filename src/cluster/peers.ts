@@ -20,15 +20,24 @@ export type ControlEvent =
 export class StreamPeers implements Peers {
   constructor(
     private readonly writer: StreamWriter,
-    /** One of the user's sessions on any node, from Redis. */
+    private readonly nodeId: string,
+    /** The user's session that joined first, on any node, from Redis. */
     private readonly locate: (userId: string) => Promise<{ node: string; session: string } | undefined>,
+    /** Sends to this node's session (or, if it closed meanwhile, to the user's first one here). */
+    private readonly deliverHere: (userId: string, sessionId: string | undefined, packet: Packet) => void,
     private readonly log: Logger,
   ) {}
 
   toFirstConnection(userId: string, packet: Packet) {
     this.locate(userId).then(
-      (found) => found && this.send({ t: 'first', n: found.node, s: found.session, u: userId, p: packet }),
-      (error) => this.log.warn(`redis: could not find a connection of ${userId} on another node: ${(error as Error)?.message ?? error}`),
+      (found) => {
+        if (found?.node === this.nodeId) this.deliverHere(userId, found.session, packet)
+        else if (found) this.send({ t: 'first', n: found.node, s: found.session, u: userId, p: packet })
+      },
+      (error) => {
+        this.log.warn(`redis: could not find the first connection of ${userId}; told its first one on this node, if any: ${(error as Error)?.message ?? error}`)
+        this.deliverHere(userId, undefined, packet)
+      },
     )
   }
 

@@ -14,10 +14,16 @@ const XADD_EVENT = `local function announce(stream, maxlen, node, event)
 end
 `
 
-/** KEYS: user set, node hash, online set, stream. ARGV: member, session, "uid\\tusername", uid, maxlen, node. */
+/**
+ * KEYS: user's sessions zset, node hash, online set, stream. ARGV: member, session, "uid\\tusername", uid, maxlen, node.
+ * Sessions are scored by when they joined (Redis TIME), so the cluster-wide first one is known;
+ * one written again after a Redis blip keeps its place if Redis kept it.
+ */
 const JOIN = new Script(`${XADD_EVENT}
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-if redis.call('SADD', KEYS[1], ARGV[1]) == 1 and redis.call('SCARD', KEYS[1]) == 1 then
+local t = redis.call('TIME')
+local joinedAt = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZADD', KEYS[1], 'NX', joinedAt, ARGV[1]) == 1 and redis.call('ZCARD', KEYS[1]) == 1 then
   redis.call('SADD', KEYS[3], ARGV[4])
   announce(KEYS[4], ARGV[5], ARGV[6], {t = 'online', u = ARGV[4]})
   return 1
@@ -27,7 +33,7 @@ return 0`)
 /** Same KEYS and ARGV as JOIN. */
 const LEAVE = new Script(`${XADD_EVENT}
 redis.call('HDEL', KEYS[2], ARGV[2])
-if redis.call('SREM', KEYS[1], ARGV[1]) == 1 and redis.call('SCARD', KEYS[1]) == 0 then
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 and redis.call('ZCARD', KEYS[1]) == 0 then
   redis.call('SREM', KEYS[3], ARGV[4])
   announce(KEYS[4], ARGV[5], ARGV[6], {t = 'offline', u = ARGV[4]})
   return 1
@@ -53,8 +59,8 @@ for _, node in ipairs(dead) do
   for i = 1, #sessions, 2 do
     local who = sessions[i + 1]
     local uid = string.sub(who, 1, string.find(who, '\\t', 1, true) - 1)
-    local userSet = ARGV[3] .. 'user:' .. uid
-    if redis.call('SREM', userSet, node .. '\\t' .. sessions[i]) == 1 and redis.call('SCARD', userSet) == 0 then
+    local userSessions = ARGV[3] .. 'sessions:' .. uid
+    if redis.call('ZREM', userSessions, node .. '\\t' .. sessions[i]) == 1 and redis.call('ZCARD', userSessions) == 0 then
       redis.call('SREM', KEYS[2], uid)
       announce(KEYS[3], ARGV[4], ARGV[1], {t = 'offline', u = uid})
       table.insert(gone, who)
@@ -216,10 +222,9 @@ export class RedisRoster implements Roster {
     void write.catch((error) => this.failed(error, 0)).finally(() => this.writes.delete(write))
   }
 
-  /** The user's session that sorts first in Redis (node, session ID); cluster-wide there is no "oldest". */
+  /** The user's session that joined first, on any node (node, session ID). */
   async firstSession(userId: string): Promise<{ node: string; session: string } | undefined> {
-    const members: string[] = await this.redis.send('SMEMBERS', [this.key(`user:${userId}`)])
-    const first = members.sort()[0]
+    const [first]: string[] = await this.redis.send('ZRANGE', [this.key(`sessions:${userId}`), '0', '0'])
     if (first === undefined) return undefined
     const [node, session] = first.split('\t') as [string, string]
     return { node, session }
@@ -257,7 +262,7 @@ export class RedisRoster implements Roster {
     const node = this.settings.nodeId
     const write = script.run(
       this.redis,
-      [this.key(`user:${id}`), this.key(`node:${node}`), this.key('online'), this.settings.stream],
+      [this.key(`sessions:${id}`), this.key(`node:${node}`), this.key('online'), this.settings.stream],
       [`${node}\t${session.id}`, String(session.id), `${id}\t${username}`, id, String(this.settings.streamMaxLength), node],
     )
     this.writes.add(write)

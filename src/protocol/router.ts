@@ -235,9 +235,12 @@ export class Router {
     const { bus, hub } = this.deps
     for (const { topic, packet } of effects.publish ?? []) bus.publish(topic, packet)
     for (const { userId, packet } of effects.toFirstConnection ?? []) {
-      const first = hub.sessionsOf(userId)[0]
-      if (first) hub.send(first, packet)
-      else this.deps.peers?.toFirstConnection(userId, packet)
+      // In a cluster the first connection may be on any node; only Redis knows which.
+      if (this.deps.peers) this.deps.peers.toFirstConnection(userId, packet)
+      else {
+        const first = hub.sessionsOf(userId)[0]
+        if (first) hub.send(first, packet)
+      }
     }
     for (const { session, packet } of effects.toSession ?? []) hub.send(session, packet)
     if (effects.channelsChanged) await this.pushChannelLists(hub.onlineAnywhere(), 'all')

@@ -75,26 +75,23 @@ export class VoiceRooms implements VoiceState {
     return remote.length === 0 ? local : [...local, ...remote].sort((a, b) => a.since - b.since)
   }
 
-  /**
-   * Another node's participant joined, changed or (null) left; its packets reach the viewers
-   * through the bus. Joining elsewhere ends the user's call here, silently when it is the same
-   * channel (the viewers just heard them join it).
-   */
   /** This node's own participants, as the other nodes see them. */
   localParticipants(): Array<{ userId: string; participant: ParticipantView }> {
     return [...this.byUser.values()].map((participant) => ({ userId: participant.userId, participant: viewOf(participant) }))
   }
 
+  /**
+   * Another node's participant joined, changed or (null) left; its packets reach the viewers
+   * through the bus. Joining elsewhere ends the user's call here silently: the node they joined
+   * through announced its end first (see join).
+   */
   remoteChanged(node: string, userId: string, participant: ParticipantView | null) {
     if (!participant) {
       if (this.remote.get(userId)?.node === node) this.remote.delete(userId)
       return
     }
     const local = this.byUser.get(userId)
-    if (local) {
-      if (local.channel === participant.channel) this.remove(local)
-      else this.end(local)
-    }
+    if (local) this.remove(local)
     this.remote.set(userId, { ...participant, node })
   }
 
@@ -122,8 +119,13 @@ export class VoiceRooms implements VoiceState {
   join(session: Session, user: { id: string; username: string }, channel: string, peerId: string) {
     const previous = this.byUser.get(user.id)
     if (previous) this.end(previous)
-    // Its node ends that call when it hears of this join (remoteChanged).
-    this.remote.delete(user.id)
+    // A call through another node ends first too, announced here as it would be alone; that node
+    // drops it silently when it hears of this join (remoteChanged), after the left packets.
+    const elsewhere = this.remote.get(user.id)
+    if (elsewhere) {
+      for (const { topic, packet } of this.leftPackets(elsewhere)) this.bus.publish(topic, packet)
+      this.remote.delete(user.id)
+    }
     const participant: Participant = { channel, userId: user.id, username: user.username, peerId, muted: false, since: Date.now(), session }
     let room = this.rooms.get(channel)
     if (!room) this.rooms.set(channel, (room = new Map()))
@@ -169,10 +171,14 @@ export class VoiceRooms implements VoiceState {
     if (mine) this.end(mine)
   }
 
-  /** Leaving outside a command: announced at once, while the leaver still hears its own call. */
+  /**
+   * Leaving outside a command: announced at once, while the leaver still hears its own call, and
+   * after the other nodes were told, so whoever hears of it finds it in voice_state on any node.
+   */
   private end(participant: Participant) {
+    this.tellLeft(participant)
     for (const { topic, packet } of this.leftPackets(participant)) this.bus.publish(topic, packet)
-    this.remove(participant)
+    this.detach(participant)
   }
 
   private leftPackets({ channel, username }: ParticipantView): Broadcast[] {
@@ -180,14 +186,20 @@ export class VoiceRooms implements VoiceState {
   }
 
   private remove(participant: Participant) {
+    this.tellLeft(participant)
+    this.detach(participant)
+  }
+
+  private tellLeft(participant: Participant) {
+    if (this.byUser.get(participant.userId) === participant) this.sync?.changed(participant.userId, null)
+  }
+
+  private detach(participant: Participant) {
     const { channel, userId, session } = participant
     const room = this.rooms.get(channel)
     room?.delete(userId)
     if (room?.size === 0) this.rooms.delete(channel)
-    if (this.byUser.get(userId) === participant) {
-      this.byUser.delete(userId)
-      this.sync?.changed(userId, null)
-    }
+    if (this.byUser.get(userId) === participant) this.byUser.delete(userId)
     this.bus.unsubscribe(session, topics.voiceParticipants(channel))
     if (this.viewing.get(session)?.has(channel)) this.bus.subscribe(session, topics.voiceViewers(channel))
   }

@@ -240,6 +240,23 @@ describe.skipIf(unavailable !== undefined)('two nodes, one PostgreSQL schema, on
     expect(await viaA(pngFile(9, 9), bearer(alice))).toBe(401)
   }, STARTS)
 
+  test.concurrent("a timeout's notice goes to the user's first connection in the cluster, whichever node holds it", async () => {
+    await using cluster = await startSharedCluster([{}, {}], { rate_limiting: { enabled: true, messages_per_minute: 60, burst_limit: 10, cooldown_seconds: 30 } })
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+    const owner = await a.login(OWNER)
+    const first = await b.login('carol')
+    const second = await a.login('carol')
+    expect(await owner.request({ cmd: 'user_timeout', user: 'carol', timeout: 60 })).toMatchObject({ cmd: 'user_timeout', user: 'carol' })
+    expect(await first.next('rate_limit')).toEqual({ cmd: 'rate_limit', reason: 'User timeout set', length: 60000 })
+    expect(count(second, 'rate_limit')).toBe(0)
+    await first.close()
+    await until('the closed connection left Redis', async () => (await cluster.redis.send('ZCARD', [`${cluster.prefix}sessions:rotur-carol`])) === 1)
+    // Now the connection on A is the first: it hears of the next timeout, given on B.
+    const ownerOnB = await b.login(OWNER)
+    await ownerOnB.request({ cmd: 'user_timeout', user: 'carol', timeout: 30 })
+    expect(await second.next('rate_limit')).toEqual({ cmd: 'rate_limit', reason: 'User timeout set', length: 30000 })
+  }, STARTS)
+
   test.concurrent('the message rate limit is shared by both nodes', async () => {
     await using cluster = await startSharedCluster([{}, {}], { rate_limiting: { enabled: true, messages_per_minute: 3, burst_limit: 100, cooldown_seconds: 1 } })
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]

@@ -359,8 +359,7 @@ describe('the owner', () => {
     await using server = await startServer()
     await (await server.login('owner')).close()
     expect(await rolesOf(server, 'rotur-owner')).toEqual(['owner', 'user'])
-    const config = server.app.settings.current
-    server.app.settings.apply({ ...config, server: { ...config.server, owner: { name: 'Boss' } } })
+    server.reconfigure((config) => ({ ...config, server: { ...config.server, owner: { name: 'Boss' } } }))
 
     // Names compare case-insensitively.
     const boss = await server.login('boss')

@@ -132,6 +132,7 @@ test.concurrent('closing the joining socket leaves; another connection of the sa
   await bob.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-b' })
   await alice.request({ cmd: 'voice_join', channel: 'lounge', peer_id: 'peer-a' })
   await carol.next('voice_user_joined', (p) => p.user.username === 'alice')
+  expect((await bob.next('voice_user_joined', (p) => p.user.username === 'alice')).user.peer_id).toBe('peer-a')
   // alice's other connection is a viewer, not a participant: no peer IDs, no membership.
   expect((await alice2.next('voice_user_joined', (p) => p.user.username === 'alice')).user.peer_id).toBeUndefined()
   expect(await alice2.error({ cmd: 'voice_mute' })).toEqual(error('voice_mute', 'You are not in a voice channel'))

@@ -34,6 +34,8 @@ export interface TestServer {
   addChannel(channel: ChannelRecord): Promise<void>
   /** Fixture: replaces a user's roles in the store and resubscribes their sockets. */
   setRoles(username: string, roles: string[]): Promise<void>
+  /** Applies a new configuration, as an edited config.json would, on every node. */
+  reconfigure(change: (current: Config) => Config): void
   /** Fixture: runs one statement (`?` placeholders) on the server's database, whichever driver holds it; for a stopped server. */
   runStatement(text: string, params: Array<string | number>): Promise<void>
   /** Stops the server and starts a new one on the same data folder (on a new port). */
@@ -120,6 +122,9 @@ export async function startServer(overrides: ConfigOverrides = {}, log?: Logger)
       await app.store.users.update(user.id, { roles })
       for (const node of apps) node.store.invalidate?.(`user:${user.id}`)
       for (const node of apps) await node.hub.refreshUsers([user.id])
+    },
+    reconfigure(change) {
+      for (const node of apps) node.settings.apply(change(node.settings.current))
     },
     runStatement(text, params) {
       return runStatement({ schema: storage.schema ?? cluster?.schema, sqlitePath: databasePath }, text, params)
