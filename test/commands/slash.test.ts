@@ -74,8 +74,15 @@ const plainError = (val: string) => ({ cmd: 'error', val })
 
 const names = (list: Packet) => list.commands.map((c: { name: string }) => c.name)
 
-/** Registers and waits for the reply. */
-const register = (client: TestClient, commands: unknown[]) => client.request({ cmd: 'slash_register', commands })
+/**
+ * Registers and waits for the reply, and for each of `callers` to hear of it (`slash_add`): a
+ * client calls what it was told of, and on another node of a cluster that is when the node knows.
+ */
+async function register(client: TestClient, commands: unknown[], ...callers: TestClient[]) {
+  const reply = await client.request({ cmd: 'slash_register', commands })
+  for (const caller of callers) await caller.next('slash_add')
+  return reply
+}
 
 let listeners = 0
 
@@ -252,7 +259,7 @@ describe('slash_call of a registered command', () => {
     await using server = await startServer()
     const bot = await server.login('bot')
     const alice = await server.login('alice')
-    await register(bot, [ROLL])
+    await register(bot, [ROLL], alice)
     alice.send({ cmd: 'slash_call', channel: 'general', command: 'roll', args: { sides: 20, mode: 'fair' }, listener: 'c1' })
     const packet = {
       cmd: 'slash_call',
@@ -269,7 +276,7 @@ describe('slash_call of a registered command', () => {
     await using server = await startServer()
     const bot = await server.login('bot')
     const alice = await server.login('alice')
-    await register(bot, [ROLL])
+    await register(bot, [ROLL], alice)
     const roll = (args: unknown) => alice.error({ cmd: 'slash_call', channel: 'general', command: 'roll', args })
     expect(await roll({ sides: 6, colour: 'red' })).toEqual(callError('Unknown argument: colour'))
     expect(await roll({ mode: 'fair' })).toEqual(callError('Missing required argument: sides'))
@@ -292,7 +299,7 @@ describe('slash_call of a registered command', () => {
     const mod = await server.login('mod')
     await server.setRoles('mod', ['moderator', 'user'])
     const alice = await server.login('alice')
-    await register(bot, [command('staff', { whitelistRoles: ['admin', 'moderator'] }), command('public', { blacklistRoles: ['moderator'] })])
+    await register(bot, [command('staff', { whitelistRoles: ['admin', 'moderator'] }), command('public', { blacklistRoles: ['moderator'] })], mod, alice)
 
     mod.send({ cmd: 'slash_call', channel: 'general', command: 'staff' })
     expect((await bot.next('slash_call')).invokerUsername).toBe('mod')
@@ -308,7 +315,7 @@ describe('slash_call of a registered command', () => {
     await server.addChannel({ name: 'lobby', type: 'separator', permissions: { view: ['user'], send: ['user'] } })
     const bot = await server.login('bot')
     const alice = await server.login('alice')
-    await register(bot, [ROLL])
+    await register(bot, [ROLL], alice)
     const roll = (channel: string) => alice.error({ cmd: 'slash_call', channel, command: 'roll', args: { sides: 6 } })
     expect(await roll('nowhere')).toEqual(callError('Channel not found'))
     expect(await roll('secret')).toEqual(callError('You do not have permission to send messages in this channel'))
@@ -485,7 +492,7 @@ describe('built-in commands', () => {
     await using server = await startServer()
     const bot = await server.login('bot')
     const alice = await server.login('alice')
-    await register(bot, [ROLL, command('staff', { whitelistRoles: ['admin'] })])
+    await register(bot, [ROLL, command('staff', { whitelistRoles: ['admin'] })], alice)
     expect((await call(alice, 'help')).message.content).toBe(
       ['**Available Commands:**', '• `/help` - List all available slash commands', '• `/nick` - Set or clear your display nickname', '• `/roll` - Roll a die'].join('\n'),
     )
