@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** The folder of the VAPID key pair, named as upstream's so an imported data folder keeps its keys. */
@@ -28,12 +28,8 @@ export function loadOrCreateVapid(dataDir: string): VapidKeys {
   const pemPath = join(dir, PRIVATE_KEY_FILE)
   const configPath = join(dir, VAPID_CONFIG_FILE)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
-  let key: KeyObject
-  if (existsSync(pemPath)) key = readKey(pemPath)
-  else {
-    key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
-    writeFileSync(pemPath, key.export({ type: 'pkcs8', format: 'pem' }), secretFile)
-  }
+  if (!existsSync(pemPath)) createOnce(pemPath, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)
+  const key = readKey(pemPath)
   let keys: Omit<VapidKeys, 'subject'>
   try {
     keys = rawKeys(key)
@@ -96,6 +92,24 @@ export function loadOrCreateFingerprintSecret(dataDir: string, env: string | und
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
-  writeFileSync(path, `${secret}\n`, secretFile)
-  return secret
+  return createOnce(path, `${secret}\n`).trim()
+}
+
+/**
+ * Writes `contents` at `path` unless a file is there, and answers what `path` holds then. Nodes
+ * of a cluster starting together on one shared folder thus agree on one key: the file appears
+ * whole (a hard link to a finished temporary file), and a second writer finds it and keeps it.
+ */
+function createOnce(path: string, contents: string): string {
+  const temporary = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`
+  writeFileSync(temporary, contents, secretFile)
+  try {
+    linkSync(temporary, path)
+    return contents
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    return readFileSync(path, 'utf8')
+  } finally {
+    rmSync(temporary, { force: true })
+  }
 }

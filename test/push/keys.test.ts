@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, test } from 'bun:test'
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deviceFingerprint, deviceOf } from '../../src/push/fingerprint.ts'
@@ -62,4 +62,18 @@ test("fingerprints are upstream's HMAC; proxy headers count only behind a truste
   expect(deviceOf(forwarded, '10.0.0.2', true).ip).toBe('198.51.100.1')
   const expected = new Bun.CryptoHasher('sha256', 'k').update('1.2.3.4|UA|NL').digest('hex').slice(0, 16)
   expect(deviceFingerprint('k', { ip: '1.2.3.4', userAgent: 'UA', country: 'NL' })).toBe(expected)
+})
+
+test('nodes starting together on one shared folder agree on one key pair and one fingerprint secret', async () => {
+  const script = `const { loadOrCreateVapid, loadOrCreateFingerprintSecret } = await import(${JSON.stringify(join(import.meta.dir, '../../src/push/keys.ts'))})
+const dir = process.argv[1]
+console.log(JSON.stringify({ key: loadOrCreateVapid(dir).publicKey, secret: loadOrCreateFingerprintSecret(dir, '') }))`
+  const nodes = Array.from({ length: 6 }, () => Bun.spawn({ cmd: [process.execPath, '-e', script, dir], stdout: 'pipe', stderr: 'inherit' }))
+  const answers = await Promise.all(nodes.map(async (node) => JSON.parse(await new Response(node.stdout).text())))
+  expect(new Set(answers.map((a) => a.key)).size).toBe(1)
+  expect(new Set(answers.map((a) => a.secret)).size).toBe(1)
+  expect(loadOrCreateVapid(dir).publicKey).toBe(answers[0].key)
+  expect(loadOrCreateFingerprintSecret(dir, '')).toBe(answers[0].secret)
+  // No temporary file is left behind.
+  expect((await readdir(join(dir, 'vapid'))).sort()).toEqual(['fingerprint_secret', 'private_key.pem', 'vapid_config.json'])
 })
