@@ -258,7 +258,8 @@ export function createApp(options: AppOptions): App {
   void plugins.start()
   plugins.emit('server_start', null, {})
   // A store that caches (the shared-database driver) drops what another node changed.
-  void cluster?.start({ hub, invalidate: (scope) => (scope === SERVER_SETTINGS_SCOPE ? void sharedSettings?.reload() : store.invalidate?.(scope)), voice, slash }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
+  const dataDir = options.databasePath === ':memory:' ? undefined : dirname(options.databasePath)
+  void cluster?.start({ hub, invalidate: (scope) => (scope === SERVER_SETTINGS_SCOPE ? void sharedSettings?.reload() : store.invalidate?.(scope)), voice, slash, dataDir }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>

@@ -11,6 +11,7 @@ import { RedisConnection } from './connection.ts'
 import { RedisAddressCounter, RedisRateLimiter } from './limits.ts'
 import { StreamPeers, type ControlEvent } from './peers.ts'
 import { RedisRoster } from './roster.ts'
+import { SharedFolders } from './shared-folders.ts'
 import type { ClusterSettings } from './settings.ts'
 import { StreamTailer, StreamWriter, type Entry } from './stream.ts'
 import { RedisSlash, type SlashMirror } from './slash.ts'
@@ -24,6 +25,8 @@ export interface ClusterDeps {
   voice?: VoiceMirror
   /** The slash commands, which list and call the other nodes' connections' commands. */
   slash?: SlashMirror
+  /** The data folder, whose file folders every node must share. */
+  dataDir?: string
 }
 
 /**
@@ -39,6 +42,7 @@ export class Cluster {
   private tailer: StreamTailer | undefined
   private redisBus: RedisBus | undefined
   private deps: ClusterDeps | undefined
+  private folders: SharedFolders | undefined
   /** Settles once the node is registered and reading the stream (see startApp). */
   ready: Promise<void> = Promise.resolve()
 
@@ -113,14 +117,29 @@ export class Cluster {
       await this.roster.start(deps.hub, this.redisBus!)
       if (voice) await this.voice.load(voice)
       if (slash) await this.slash.load(slash)
+      if (deps.dataDir) await this.checkSharedFolders(new SharedFolders(deps.dataDir, this.settings.nodeId))
       this.log.info(`cluster node ${this.settings.nodeId} joined (stream ${this.settings.stream})`)
     })()
     return this.ready
   }
 
+  /** Uploads made through one node are missing on another unless the file folders are shared: said at start, loudly. */
+  private async checkSharedFolders(folders: SharedFolders) {
+    this.folders = folders
+    folders.mark()
+    const unshared = folders.unshared(await this.roster.liveNodes())
+    if (unshared.length === 0) return
+    const nodes = [...new Set(unshared.flatMap((entry) => entry.nodes))]
+    this.log.warn(
+      `${unshared.map((entry) => `${entry.folder}/`).join(', ')} not shared with node(s) ${nodes.join(', ')}: their marker files are missing here, so what one node ` +
+        'stores there the others will not find. Put these folders of the data folder on storage every node mounts (docs/cluster.md, "Files")',
+    )
+  }
+
   /** After this node's sockets closed: they leave Redis and are announced gone, then the connections close. */
   async stop() {
     await this.ready.catch(() => {})
+    this.folders?.unmark()
     await this.roster.stop(true)
     await this.writer.flushed()
     await this.halt()

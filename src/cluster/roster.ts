@@ -158,6 +158,11 @@ export class RedisRoster implements Roster {
     return this.online.has(userId)
   }
 
+  /** The nodes whose heartbeat Redis holds, this one included. */
+  liveNodes(): Promise<string[]> {
+    return this.redis.send('ZRANGE', [this.key('nodes'), '0', '-1'])
+  }
+
   userIds() {
     return [...this.online]
   }
