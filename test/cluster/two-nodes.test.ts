@@ -6,8 +6,8 @@ import { killAll } from '../helpers/process.ts'
 import { OWNER, sharedClusterUnavailable, startSharedCluster } from '../helpers/shared-cluster.ts'
 
 const unavailable = await sharedClusterUnavailable()
-/** Each test starts two or three nodes, and nodes migrate one at a time (the migration lock): room for a busy machine. */
-const STARTS = 30_000
+/** Each test starts two or three nodes, nodes migrate one at a time (the migration lock), and clusters beyond five wait their turn: room for a busy machine. */
+const STARTS = 60_000
 afterAll(killAll)
 
 const named = (username: string) => (p: Packet) => p.user?.username === username || p.username === username

@@ -83,6 +83,40 @@ function merge(base: Record<string, any>, extra: Record<string, any>): Record<st
  * Redis key prefix, one fake Rotur; each node has its own port (0) and data folder.
  */
 export async function startSharedCluster(nodes: Array<NodeOptions> = [{}, {}], base: Record<string, any> = {}): Promise<SharedCluster> {
+  await slots.acquire()
+  try {
+    return await sharedCluster(nodes, base)
+  } catch (error) {
+    slots.release()
+    throw error
+  }
+}
+
+/**
+ * Shared clusters running at once in this process. Each holds PostgreSQL connections (3 per
+ * in-process node, 10 for a node process), and the test server allows 100 in all, with the
+ * other tests' own: the tests of a file start together, the clusters beyond this wait their turn.
+ */
+const MAX_CLUSTERS = 5
+const slots = {
+  running: 0,
+  waiting: [] as Array<() => void>,
+  async acquire() {
+    if (this.running < MAX_CLUSTERS) {
+      this.running++
+      return
+    }
+    // The slot is handed over by release, so running stays the same.
+    await new Promise<void>((resolve) => this.waiting.push(resolve))
+  },
+  release() {
+    const next = this.waiting.shift()
+    if (next) next()
+    else this.running--
+  },
+}
+
+async function sharedCluster(nodes: Array<NodeOptions>, base: Record<string, any>): Promise<SharedCluster> {
   const prefix = `originchats-test:${crypto.randomUUID()}:`
   const { schema, drop } = await freshSchema()
   const rotur = startFakeRotur()
@@ -184,11 +218,20 @@ export async function startSharedCluster(nodes: Array<NodeOptions> = [{}, {}], b
       await rotur.stop()
       await drop()
       for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+      slots.release()
     },
     [Symbol.asyncDispose]() {
       return cluster.stop()
     },
   }
-  for (const options of nodes) await cluster.addNode(options)
+  try {
+    for (const options of nodes) await cluster.addNode(options)
+  } catch (error) {
+    await Promise.all(list.map((node) => node.stop().catch(() => {})))
+    redis.close()
+    await rotur.stop()
+    await drop().catch(() => {})
+    throw error
+  }
   return cluster
 }
