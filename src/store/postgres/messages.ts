@@ -2,7 +2,7 @@ import { attachmentIds } from '../../attachments/message.ts'
 import type { CommitObserver } from '../sqlite/group-commit.ts'
 import { extraOf, mentionKeys, nowSeconds, toRecord } from '../message-row.ts'
 import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type PingTargets, type Target } from '../types.ts'
-import type { Database, Queries } from './db.ts'
+import type { Database, Param, Queries } from './db.ts'
 import { GroupCommit } from './group-commit.ts'
 
 export interface Row {
@@ -295,17 +295,7 @@ export class PostgresMessages implements MessageRepo {
     const pings = items.flatMap(({ record, pings }) => (pings ? [...mentionKeys(pings)].map((mention) => [record.id, mention] as const) : []))
     const listed = records.flatMap((record) => attachmentIds(record.attachments).map((attachment) => [record.id, attachment] as const))
     const stored = await this.db.all<{ id: string }>(INSERT_BATCH, [
-      records.map((r) => r.id),
-      records.map((r) => r.channel),
-      records.map((r) => r.thread_id ?? ''),
-      records.map((r) => r.user),
-      records.map((r) => r.content),
-      records.map((r) => r.timestamp),
-      records.map((r) => r.reply_to?.id ?? null),
-      records.map((r) => r.reply_to?.user ?? null),
-      records.map((r) => !!r.pinned),
-      records.map((r) => !!r.edited),
-      records.map(extraOf),
+      ...columnsOf(records),
       pings.map((p) => p[0]),
       pings.map((p) => p[1]),
       listed.map((l) => l[0]),
@@ -333,6 +323,23 @@ export class PostgresMessages implements MessageRepo {
 
 /** The channel and thread columns of a target. */
 const where = (target: Target) => [target.channel, target.thread_id ?? ''] as [string, string]
+
+/** The messages' columns as parameter arrays, in the order both INSERTs unnest them ($1–$11). */
+function columnsOf(records: MessageRecord[]): Param[] {
+  return [
+    records.map((r) => r.id),
+    records.map((r) => r.channel),
+    records.map((r) => r.thread_id ?? ''),
+    records.map((r) => r.user),
+    records.map((r) => r.content),
+    records.map((r) => r.timestamp),
+    records.map((r) => r.reply_to?.id ?? null),
+    records.map((r) => r.reply_to?.user ?? null),
+    records.map((r) => !!r.pinned),
+    records.map((r) => !!r.edited),
+    records.map(extraOf),
+  ]
+}
 
 /**
  * Imports records with fresh IDs in the given order: each takes the next ordinals of its target
@@ -369,20 +376,7 @@ async function storeRows(tx: Queries, records: MessageRecord[]): Promise<Set<str
      ORDER BY ord
      ON CONFLICT (id) DO NOTHING
      RETURNING seq, id`,
-    [
-      records.map((r) => r.id),
-      records.map((r) => r.channel),
-      records.map((r) => r.thread_id ?? ''),
-      records.map((r) => r.user),
-      records.map((r) => r.content),
-      records.map((r) => r.timestamp),
-      records.map((r) => r.reply_to?.id ?? null),
-      records.map((r) => r.reply_to?.user ?? null),
-      records.map((r) => !!r.pinned),
-      records.map((r) => !!r.edited),
-      records.map(extraOf),
-      ordinals,
-    ],
+    [...columnsOf(records), ordinals],
   )
   const seqOf = new Map(rows.map((r) => [r.id, r.seq]))
   const reactions = records.flatMap((r) =>
