@@ -10,6 +10,7 @@ import type { ChannelRecord } from '../../src/store/types.ts'
 import { TestClient, type Packet } from './client.ts'
 import { TEST_CLUSTER, clusterNodes } from './cluster-server.ts'
 import { runStatement, serverStorage } from './stores.ts'
+import { merge } from './merge.ts'
 import { startFakeRotur, type FakeRotur } from './rotur.ts'
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] }
@@ -42,14 +43,6 @@ export interface TestServer {
   restart(): Promise<void>
   stop(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
-}
-
-function merge(base: Record<string, any>, extra: Record<string, any>): Record<string, any> {
-  const out = { ...base }
-  for (const [key, value] of Object.entries(extra)) {
-    out[key] = value && typeof value === 'object' && !Array.isArray(value) && typeof base[key] === 'object' ? merge(base[key], value) : value
-  }
-  return out
 }
 
 /** A real server on port 0 with its own temporary data folder and its own fake Rotur; `log` receives its log lines. */

@@ -10,6 +10,7 @@ import { TestClient, type Packet } from './client.ts'
 import { REDIS_URL, redisUnavailable } from './cluster.ts'
 import { ServerProcess } from './process.ts'
 import { startFakeRotur, type FakeRotur } from './rotur.ts'
+import { merge } from './merge.ts'
 import { POSTGRES_TEST_URL, freshSchema, postgresSkip } from './stores.ts'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts'
 
@@ -68,14 +69,6 @@ export interface SharedCluster {
   connectionIds(node: SharedNode, role: 'command' | 'stream'): Promise<string[]>
   stop(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
-}
-
-function merge(base: Record<string, any>, extra: Record<string, any>): Record<string, any> {
-  const out = { ...base }
-  for (const [key, value] of Object.entries(extra)) {
-    out[key] = value && typeof value === 'object' && !Array.isArray(value) && typeof base[key] === 'object' ? merge(base[key], value) : value
-  }
-  return out
 }
 
 /**
