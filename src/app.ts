@@ -259,7 +259,7 @@ export function createApp(options: AppOptions): App {
   plugins.emit('server_start', null, {})
   // A store that caches (the shared-database driver) drops what another node changed.
   const dataDir = options.databasePath === ':memory:' ? undefined : dirname(options.databasePath)
-  void cluster?.start({ hub, invalidate: (scope) => (scope === SERVER_SETTINGS_SCOPE ? void sharedSettings?.reload() : store.invalidate?.(scope)), voice, slash, dataDir }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
+  void cluster?.start({ hub, invalidate: (scope) => (scope === SERVER_SETTINGS_SCOPE ? sharedSettings?.reload() : store.invalidate?.(scope)), voice, slash, dataDir }).catch((error) => log.error(`cluster start failed: ${error?.stack ?? error}`))
 
   let stopping: Promise<void> | undefined
   const stop = () =>

@@ -19,8 +19,11 @@ import { RedisVoice, type VoiceMirror } from './voice.ts'
 
 export interface ClusterDeps {
   hub: Hub
-  /** Drops cached store data of `scope` when another node changed it. */
-  invalidate?(scope: string): void
+  /**
+   * Drops cached store data of `scope` when another node changed it. The stream waits for what
+   * it returns, so the broadcasts of the same change reach this node's clients after it.
+   */
+  invalidate?(scope: string): void | Promise<void>
   /** The voice calls, which follow the other nodes' participants. */
   voice?: VoiceMirror
   /** The slash commands, which list and call the other nodes' connections' commands. */

@@ -96,6 +96,7 @@ describe('server_update', () => {
   test.concurrent('null clears a field (compat-notes §3.41); a cleared name falls back to the default', async () => {
     await using server = await startServer({ server: { icon: 'https://example.com/i.png', banner: 'https://example.com/b.png' } })
     const owner = await server.login('owner')
+    const watcher = await server.login('watcher')
     expect(await owner.request({ cmd: 'server_update', icon: null, listener: 'a' }, 'server_update')).toEqual({
       cmd: 'server_update',
       name: 'Test Server',
@@ -111,6 +112,8 @@ describe('server_update', () => {
       banner: '',
       listener: 'b',
     })
+    // Everyone heard of it (on another node too, once that node applied it).
+    await watcher.next('server_update', (p) => p.name === 'My OriginChats Server')
     const fresh = await server.connect()
     expect(fresh.handshake.val.server).toEqual({ name: 'My OriginChats Server', owner: { name: 'owner' } })
     expect(await info(server)).toEqual({ name: 'My OriginChats Server', icon: '', banner: '', owner: { name: 'owner' } })
