@@ -43,10 +43,10 @@ export class PostgresChannels implements ChannelRepo {
     this.all.forget()
   }
 
-  private written<T>(result: T): T {
+  /** After a committed write: forgotten here, and the other nodes are told. */
+  private written() {
     this.forget()
     this.changed('channels')
-    return result
   }
 
   async count() {
@@ -58,7 +58,7 @@ export class PostgresChannels implements ChannelRepo {
       channel.name,
       JSON.stringify(channel),
     ])
-    this.written(undefined)
+    this.written()
   }
 
   async update(name: string, channel: ChannelRecord) {
@@ -70,7 +70,7 @@ export class PostgresChannels implements ChannelRepo {
       await tx.run('UPDATE threads SET channel = $1 WHERE channel = $2', [channel.name, name])
       await tx.run('UPDATE polls SET channel = $1 WHERE channel = $2', [channel.name, name])
     })
-    this.written(undefined)
+    this.written()
   }
 
   async move(name: string, position: number) {
@@ -83,7 +83,8 @@ export class PostgresChannels implements ChannelRepo {
       await tx.run('UPDATE channels SET position = o.i - 1 FROM unnest($1::text[]) WITH ORDINALITY AS o(name, i) WHERE channels.name = o.name', [order])
       return true
     })
-    return this.written(moved)
+    this.written()
+    return moved
   }
 
   async delete(name: string) {
@@ -97,6 +98,7 @@ export class PostgresChannels implements ChannelRepo {
       await tx.run('DELETE FROM threads WHERE channel = $1', [name])
       return true
     })
-    return this.written(deleted)
+    this.written()
+    return deleted
   }
 }

@@ -41,11 +41,11 @@ export class PostgresRoles implements RoleRepo {
     this.all.forget()
   }
 
-  private written<T>(result: T, usersToo = false): T {
+  /** After a committed write: forgotten here, and the other nodes are told; `usersToo` when holders were rewritten. */
+  private written(usersToo = false) {
     this.forget()
     this.changed('roles')
     if (usersToo) this.usersRewritten()
-    return result
   }
 
   async count() {
@@ -54,7 +54,7 @@ export class PostgresRoles implements RoleRepo {
 
   async insert(role: RoleRecord) {
     await write(this.db, role)
-    this.written(undefined)
+    this.written()
   }
 
   async update(name: string, patch: Partial<RoleRecord>) {
@@ -71,7 +71,8 @@ export class PostgresRoles implements RoleRepo {
       const stored = await tx.one<Row>('SELECT name, data FROM roles WHERE name = $1', [next.name])
       return stored && toRecord(stored)
     })
-    return this.written(updated, renamed)
+    this.written(renamed)
+    return updated
   }
 
   async delete(name: string) {
@@ -80,7 +81,8 @@ export class PostgresRoles implements RoleRepo {
       await replaceRole(tx, name, null)
       return true
     })
-    return this.written(deleted, true)
+    this.written(true)
+    return deleted
   }
 
   async reorder(names: string[]) {
@@ -91,6 +93,7 @@ export class PostgresRoles implements RoleRepo {
       for (const [position, name] of names.entries()) await write(tx, { ...byName.get(name)!, position })
       return true
     })
-    return this.written(reordered)
+    this.written()
+    return reordered
   }
 }
