@@ -90,6 +90,25 @@ const postgres: StoreDriver = {
   },
 }
 
+/**
+ * Wraps a test body: it gets a store on a fresh database of `driver`, after `prepare` (fixtures);
+ * the store is closed and the database dropped afterwards, whatever happened.
+ */
+export function withFreshStore(driver: StoreDriver, prepare: (store: Store) => Promise<void> = async () => {}) {
+  return (run: (store: Store) => Promise<void>) => async () => {
+    const database = await driver.fresh()
+    let store: Store | undefined
+    try {
+      store = await database.open()
+      await prepare(store)
+      await run(store)
+    } finally {
+      await store?.close()
+      await database.drop()
+    }
+  }
+}
+
 /** Every store driver; the store contract tests run once per driver. */
 export const storeDrivers: StoreDriver[] = [sqlite, postgres]
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { TargetGoneError, type MessageRepo, type NewMessage, type Store, type Target } from '../../src/store/types.ts'
-import { storeDrivers } from '../helpers/stores.ts'
+import { TargetGoneError, type MessageRepo, type NewMessage, type Target } from '../../src/store/types.ts'
+import { storeDrivers, withFreshStore } from '../helpers/stores.ts'
 
 /** The Store contract: every driver must pass these, each test on a database of its own. */
 
@@ -20,22 +20,11 @@ const contents = (list: { content: string }[]) => list.map((m) => m.content)
 
 for (const driver of storeDrivers) {
   describe.skipIf(driver.skip !== undefined)(driver.name, () => {
-    function withStore(run: (store: Store) => Promise<void>) {
-      return async () => {
-        const database = await driver.fresh()
-        let store: Store | undefined
-        try {
-          store = await database.open()
-          // #general comes with the database; messages may only be stored in channels that exist.
-          await store.channels.insert({ name: OTHER.channel, type: 'text' })
-          await store.threads.insert({ id: THREAD.thread_id!, parent_channel: THREAD.channel, name: 't', created_by: 'u1', created_at: 0, locked: false, archived: false })
-          await run(store)
-        } finally {
-          await store?.close()
-          await database.drop()
-        }
-      }
-    }
+    const withStore = withFreshStore(driver, async (store) => {
+      // #general comes with the database; messages may only be stored in channels that exist.
+      await store.channels.insert({ name: OTHER.channel, type: 'text' })
+      await store.threads.insert({ id: THREAD.thread_id!, parent_channel: THREAD.channel, name: 't', created_by: 'u1', created_at: 0, locked: false, archived: false })
+    })
 
     describe('messages paging', () => {
       test(

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { TargetGoneError, type PollRecord, type Store } from '../../src/store/types.ts'
-import { storeDrivers } from '../helpers/stores.ts'
+import { storeDrivers, withFreshStore } from '../helpers/stores.ts'
 
 const OPTIONS = [
   { id: 'a', text: 'A' },
@@ -28,19 +28,7 @@ async function addPoll(store: Store, changes: Partial<PollRecord> = {}, channel 
 
 for (const driver of storeDrivers) {
   describe.skipIf(driver.skip !== undefined)(driver.name, () => {
-    function withStore(run: (store: Store) => Promise<void>) {
-      return async () => {
-        const database = await driver.fresh()
-        let store: Store | undefined
-        try {
-          store = await database.open()
-          await run(store)
-        } finally {
-          await store?.close()
-          await database.drop()
-        }
-      }
-    }
+    const withStore = withFreshStore(driver)
 
     describe('poll votes', () => {
       test(

@@ -6,8 +6,8 @@ import { DATABASE_FILE, createSqliteStore } from '../../src/store/sqlite/index.t
 import { migrate } from '../../src/store/sqlite/migrate.ts'
 import { migrations } from '../../src/store/sqlite/migrations/index.ts'
 import { openDatabase } from '../../src/store/sqlite/open.ts'
-import { TargetGoneError, type MessageRecord, type MessageRepo, type Store, type Target } from '../../src/store/types.ts'
-import { storeDrivers } from '../helpers/stores.ts'
+import { TargetGoneError, type MessageRecord, type MessageRepo, type Target } from '../../src/store/types.ts'
+import { storeDrivers, withFreshStore } from '../helpers/stores.ts'
 
 const root = await mkdtemp(join(tmpdir(), 'originchats-unreads-'))
 afterAll(() => rm(root, { recursive: true, force: true }))
@@ -30,22 +30,11 @@ const ids = (messages: { id: string }[]) => messages.map((m) => m.id)
 
 for (const driver of storeDrivers) {
   describe.skipIf(driver.skip !== undefined)(driver.name, () => {
-    function withStore(run: (store: Store) => Promise<void>) {
-      return async () => {
-        const database = await driver.fresh()
-        let store: Store | undefined
-        try {
-          store = await database.open()
-          await store.channels.insert({ name: OTHER.channel, type: 'text' })
-          await store.channels.insert({ name: THREAD.channel, type: 'forum' })
-          await store.threads.insert({ ...THREAD_RECORD, created_at: 1, locked: false, archived: false })
-          await run(store)
-        } finally {
-          await store?.close()
-          await database.drop()
-        }
-      }
-    }
+    const withStore = withFreshStore(driver, async (store) => {
+      await store.channels.insert({ name: OTHER.channel, type: 'text' })
+      await store.channels.insert({ name: THREAD.channel, type: 'forum' })
+      await store.threads.insert({ ...THREAD_RECORD, created_at: 1, locked: false, archived: false })
+    })
 
     describe('unread counts', () => {
       test(

@@ -1,26 +1,16 @@
 import { attachmentIds } from '../../attachments/message.ts'
 import type { CommitObserver } from '../sqlite/group-commit.ts'
-import { extraOf, mentionKeys, nowSeconds, toRecord } from '../message-row.ts'
+import { extraOf, mentionKeys, nowSeconds, toRecord, type MessageRow } from '../message-row.ts'
 import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type PingTargets, type Target } from '../types.ts'
 import type { Database, Param, Queries } from './db.ts'
 import { GroupCommit } from './group-commit.ts'
 
-export interface Row {
+/** A messages row as this driver reads it (booleans for the flags). */
+export interface Row extends MessageRow {
   seq: string
-  id: string
-  channel: string
-  thread: string
-  user: string
-  content: string
-  timestamp: number
-  reply_to_id: string | null
-  reply_to_user: string | null
   pinned: boolean
   edited: boolean
-  extra: string | null
-  reactions: string | null
 }
-
 
 /** emoji → user IDs in reaction order, emojis in the order they first appeared; NULL without reactions. */
 const REACTIONS = `(SELECT json_object_agg(e.emoji, e.users ORDER BY e.first)::text FROM (

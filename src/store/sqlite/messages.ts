@@ -1,25 +1,15 @@
 import type { Database } from 'bun:sqlite'
 import { attachmentIds } from '../../attachments/message.ts'
-import { extraOf, mentionKeys, nowSeconds, toRecord } from '../message-row.ts'
+import { extraOf, mentionKeys, nowSeconds, toRecord, type MessageRow } from '../message-row.ts'
 import { TargetGoneError, type MessagePage, type MessageRecord, type MessageRepo, type NewMessage, type PingTargets, type Target } from '../types.ts'
 import { GroupCommit, type CommitObserver } from './group-commit.ts'
 
-export interface Row {
+/** A messages row as this driver reads it (0/1 for the flags). */
+export interface Row extends MessageRow {
   seq: number
-  id: string
-  channel: string
-  thread: string
-  user: string
-  content: string
-  timestamp: number
-  reply_to_id: string | null
-  reply_to_user: string | null
   pinned: number
   edited: number
-  extra: string | null
-  reactions: string | null
 }
-
 
 /** The columns a write sets, in the order of `values`, then the ordinal. */
 const WRITTEN = 'id, channel, thread, user, content, timestamp, reply_to_id, reply_to_user, pinned, edited, extra, reactions, n'
